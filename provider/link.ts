@@ -1,0 +1,97 @@
+// Link operations shared by Bridge, Tap and VethPair: read one link, claim a name, apply settings,
+// delete what we own. Ownership is marked in the link's ifalias, so a device left by an interrupted
+// run of the same resource is recognised as ours, and a foreign device with our name is refused.
+import * as fs from "fs";
+import { LinkState, parseLinks } from "./parse";
+import { RunContext, netnsPath, run } from "./runner";
+
+export const ownerMarkPrefix = "egress-xdp:";
+
+export function ownerMark(owner: string): string {
+    return `${ownerMarkPrefix}${owner}`;
+}
+
+/** Whether a namespace made with `ip netns add` exists (absent netns: this process's, always there). */
+export function netnsExists(netns: string | undefined): boolean {
+    return netns === undefined || fs.existsSync(netnsPath(netns));
+}
+
+/** Reads one link with its addresses and XDP state; undefined when it (or its namespace) is gone. */
+export async function readLink(ctx: RunContext, name: string): Promise<LinkState | undefined> {
+    if (!netnsExists(ctx.netns)) return undefined;
+    const result = await run(ctx, ["ip", "-json", "-details", "addr", "show", "dev", name], { allowFailure: true });
+    if (result.exitCode !== 0) {
+        if (/does not exist|Cannot find device/.test(result.stderr)) return undefined;
+        await run(ctx, ["ip", "-json", "-details", "addr", "show", "dev", name]); // throws with the real error
+    }
+    return parseLinks(result.stdout)[0];
+}
+
+/**
+ * Decides what create does with a name: "create" when it is free, "adopt" when the link there is
+ * ours (marked by an earlier, interrupted run) or the user asked to adopt; otherwise it throws and
+ * leaves the existing link alone.
+ */
+export async function claimLinkName(ctx: RunContext, name: string, owner: string, adopt: boolean | undefined):
+    Promise<"create" | "adopt"> {
+    const existing = await readLink(ctx, name);
+    if (!existing) return "create";
+    if (adopt || existing.alias === ownerMark(owner)) return "adopt";
+    throw new Error(`${ctx.resource}: a link named ${name} already exists${ctx.netns ? ` in netns ${ctx.netns}` : ""}` +
+        ` (${existing.kind || "device"}, ifindex ${existing.ifindex}) and was not created by this resource; ` +
+        "it was left untouched. Pick another name, remove it yourself, or set `adopt: true` to manage it.");
+}
+
+export interface LinkSettings {
+    mtu?: number;
+    up?: boolean;
+    /** The bridge to join; null leaves any bridge. Undefined leaves membership alone. */
+    master?: string | null;
+    /** The exact set of IPv4 addresses the link should carry. Undefined leaves addresses alone. */
+    addresses?: string[];
+}
+
+/** Brings a link to the wanted settings, running only the commands whose setting differs. */
+export async function applyLinkSettings(ctx: RunContext, name: string, want: LinkSettings, have: LinkState): Promise<void> {
+    if (want.mtu !== undefined && want.mtu !== have.mtu) {
+        await run(ctx, ["ip", "link", "set", "dev", name, "mtu", String(want.mtu)]);
+    }
+    if (want.master !== undefined && (want.master ?? undefined) !== have.master) {
+        await run(ctx, want.master === null
+            ? ["ip", "link", "set", "dev", name, "nomaster"]
+            : ["ip", "link", "set", "dev", name, "master", want.master]);
+    }
+    if (want.addresses !== undefined) {
+        for (const cidr of have.addresses.filter((a) => !want.addresses!.includes(a))) {
+            await run(ctx, ["ip", "addr", "del", cidr, "dev", name]);
+        }
+        for (const cidr of want.addresses.filter((a) => !have.addresses.includes(a))) {
+            await run(ctx, ["ip", "addr", "add", cidr, "dev", name]);
+        }
+    }
+    if (want.up !== undefined && want.up !== have.up) {
+        await run(ctx, ["ip", "link", "set", "dev", name, want.up ? "up" : "down"]);
+    }
+}
+
+/** Marks a link as ours, so an interrupted run's leftovers are recognised and others' are not. */
+export async function markLink(ctx: RunContext, name: string, owner: string): Promise<void> {
+    await run(ctx, ["ip", "link", "set", "dev", name, "alias", ownerMark(owner)]);
+}
+
+/** Reads a link that must exist (after create or update), failing with the resource's name. */
+export async function readExistingLink(ctx: RunContext, name: string): Promise<LinkState> {
+    const link = await readLink(ctx, name);
+    if (!link) throw new Error(`${ctx.resource}: ${name} vanished right after it was configured; run \`pulumi up\` again`);
+    return link;
+}
+
+/**
+ * Deletes a link if it is still there and still ours; already gone is success, and a link that now
+ * carries someone else's mark (or none) is left in place.
+ */
+export async function deleteOwnedLink(ctx: RunContext, name: string, owner: string): Promise<void> {
+    const link = await readLink(ctx, name);
+    if (!link || link.alias !== ownerMark(owner)) return;
+    await run(ctx, ["ip", "link", "del", "dev", name]);
+}

@@ -1,0 +1,33 @@
+// The frame every kernel test uses: a fresh lab before each test, a snapshot of the lab's namespaces
+// before and after, and the lab removed afterwards whatever happened.
+import { expect } from "chai";
+import { Lab, createLab, destroyLab, labNamespaces } from "./lab";
+import { snapshotAll } from "./snapshot";
+
+/**
+ * Registers beforeEach/afterEach hooks and returns a getter for the current lab. After each test the
+ * lab's namespaces must look exactly as before it (the test must undo what it did).
+ */
+export function useLab(): () => Lab {
+    let lab: Lab | undefined;
+    let before: Record<string, string> = {};
+    beforeEach(async function () {
+        lab = await createLab();
+        before = await snapshotAll(await labNamespaces(lab));
+    });
+    afterEach(async function () {
+        if (!lab) return;
+        try {
+            if (this.currentTest?.state === "passed") {
+                expect(await snapshotAll(await labNamespaces(lab)), "lab state after the test").to.deep.equal(before);
+            }
+        } finally {
+            await destroyLab(lab);
+            lab = undefined;
+        }
+    });
+    return () => {
+        if (!lab) throw new Error("no lab: useLab() hooks did not run");
+        return lab;
+    };
+}

@@ -1,0 +1,45 @@
+// A comparable picture of a namespace's network state: links, addresses, routes, iptables-save,
+// sysctls and XDP attachments. Tests take one before and after and require them to be identical.
+import { inNs } from "./lab";
+
+interface RawLink {
+    ifname: string;
+    flags?: string[];
+    mtu?: number;
+    master?: string;
+    address?: string;
+    ifalias?: string;
+    linkinfo?: { info_kind?: string };
+    xdp?: unknown;
+    addr_info?: { family: string; local: string; prefixlen: number }[];
+}
+
+export const snapshotSysctls = ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"];
+
+/** iptables-save without its timestamps and packet counters, which change on their own. */
+export function normalizeIptablesSave(text: string): string {
+    return text.split("\n")
+        .filter((line) => !line.startsWith("#"))
+        .map((line) => line.replace(/\[\d+:\d+\]/g, "[counters]"))
+        .join("\n");
+}
+
+export async function snapshotNetns(netns: string): Promise<string> {
+    const links = JSON.parse((await inNs(netns, ["ip", "-json", "-details", "addr", "show"])).stdout) as RawLink[];
+    const linkLines = links.map((l) => JSON.stringify({
+        ifname: l.ifname, kind: l.linkinfo?.info_kind ?? "", mtu: l.mtu, master: l.master, mac: l.address,
+        alias: l.ifalias, up: l.flags?.includes("UP") ?? false, xdp: l.xdp ?? null,
+        addresses: (l.addr_info ?? []).map((a) => `${a.family} ${a.local}/${a.prefixlen}`).sort(),
+    })).sort();
+    const routes = (await inNs(netns, ["ip", "-json", "route", "show", "table", "all"])).stdout;
+    const rules = normalizeIptablesSave((await inNs(netns, ["iptables-save"])).stdout);
+    const sysctls = [];
+    for (const key of snapshotSysctls) sysctls.push(`${key}=${(await inNs(netns, ["sysctl", "-n", key])).stdout}`);
+    return [...linkLines, routes, rules, ...sysctls].join("\n");
+}
+
+export async function snapshotAll(namespaces: string[]): Promise<Record<string, string>> {
+    const all: Record<string, string> = {};
+    for (const netns of namespaces) all[netns] = await snapshotNetns(netns);
+    return all;
+}
