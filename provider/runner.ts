@@ -61,14 +61,16 @@ export function hintFor(stderr: string): string {
  * unless `allowFailure` is set, in which case the caller inspects exitCode.
  */
 export async function run(
-    ctx: RunContext, argv: string[], options: { allowFailure?: boolean; input?: string } = {},
+    ctx: RunContext, argv: string[],
+    options: { allowFailure?: boolean; input?: string; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<RunResult> {
     // execa is ESM-only; importing it here, not at the top, keeps the serialized dynamic provider
     // loadable (a top-level import serializes to a path Node refuses).
     const { execa } = await import("execa");
     const full = inNetns(ctx.netns, argv);
     const result = await execa(full[0], full.slice(1), {
-        reject: false, input: options.input, stripFinalNewline: true, env: { LC_ALL: "C" },
+        reject: false, input: options.input, cwd: options.cwd, stripFinalNewline: true,
+        env: { ...options.env, LC_ALL: "C" },
     });
     const exitCode = result.exitCode ?? -1;
     const stderr = String(result.stderr ?? "") || (result.failed && exitCode === -1 ? String(result.message) : "");

@@ -1,0 +1,78 @@
+import { expect } from "chai";
+import {
+    CheckFailure, checkProperty, interfaceCidrProblem, interfaceNameProblem, mtuProblem, netnsNameProblem,
+    networkCidrProblem, parseIpv4, sameSubnet, xdpModeProblem,
+} from "../../provider/validate";
+
+describe("check rules", function () {
+    it("accepts kernel interface names and refuses the rest with a reason", function () {
+        for (const good of ["br_1", "veth_1a", "a", "eth0.100", "x-y_z", "123456789012345"]) {
+            expect(interfaceNameProblem(good), good).to.equal(undefined);
+        }
+        expect(interfaceNameProblem("")).to.match(/1-15 characters/);
+        expect(interfaceNameProblem("1234567890123456")).to.match(/got 16/);
+        expect(interfaceNameProblem("br 1")).to.match(/may only hold/);
+        expect(interfaceNameProblem("br;rm")).to.match(/may only hold/);
+        expect(interfaceNameProblem("a/b")).to.match(/may only hold/);
+        expect(interfaceNameProblem(".")).to.match(/not a valid/);
+        expect(interfaceNameProblem("..")).to.match(/not a valid/);
+        expect(interfaceNameProblem(7)).to.match(/string/);
+    });
+
+    it("accepts namespace names that are safe file names", function () {
+        expect(netnsNameProblem("eXDP")).to.equal(undefined);
+        expect(netnsNameProblem("ex-lab_1.a")).to.equal(undefined);
+        for (const bad of ["", "../etc", "a/b", ".hidden", "-x", "a b", "$(x)", "x".repeat(65)]) {
+            expect(netnsNameProblem(bad), bad).to.be.a("string");
+        }
+    });
+
+    it("parses IPv4 strictly", function () {
+        expect(parseIpv4("10.0.0.1")).to.equal(167772161);
+        expect(parseIpv4("255.255.255.255")).to.equal(2 ** 32 - 1);
+        for (const bad of ["10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1.2", "a.b.c.d", ""]) {
+            expect(parseIpv4(bad), bad).to.equal(undefined);
+        }
+    });
+
+    it("checks interface CIDRs: prefix range and host part", function () {
+        expect(interfaceCidrProblem("10.0.0.1/24")).to.equal(undefined);
+        expect(interfaceCidrProblem("10.0.0.0/24")).to.match(/network address/);
+        expect(interfaceCidrProblem("10.0.0.255/24")).to.match(/broadcast/);
+        expect(interfaceCidrProblem("10.0.0.1/31")).to.match(/between \/8 and \/30/);
+        expect(interfaceCidrProblem("10.0.0.1/7")).to.match(/between/);
+        expect(interfaceCidrProblem("10.0.0.1")).to.match(/prefix length/);
+        expect(interfaceCidrProblem("10.0.0.1/33")).to.match(/prefix length/);
+        expect(interfaceCidrProblem("300.0.0.1/24")).to.match(/not an IPv4/);
+    });
+
+    it("checks network prefixes and suggests the network when host bits are set", function () {
+        expect(networkCidrProblem("192.0.2.0/24")).to.equal(undefined);
+        expect(networkCidrProblem("0.0.0.0/0")).to.equal(undefined);
+        expect(networkCidrProblem("192.0.2.7/24")).to.match(/did you mean 192\.0\.2\.0\/24/);
+    });
+
+    it("compares subnets", function () {
+        expect(sameSubnet("10.0.0.1/24", "10.0.0.2/24")).to.equal(true);
+        expect(sameSubnet("10.0.0.1/24", "10.0.1.2/24")).to.equal(false);
+        expect(sameSubnet("10.0.0.1/24", "10.0.0.2/25")).to.equal(false);
+    });
+
+    it("checks MTU and XDP mode", function () {
+        expect(mtuProblem(1500)).to.equal(undefined);
+        expect(mtuProblem(67)).to.match(/outside/);
+        expect(mtuProblem(1500.5)).to.match(/whole/);
+        expect(xdpModeProblem("native")).to.equal(undefined);
+        expect(xdpModeProblem("drv")).to.match(/native, generic, auto/);
+    });
+
+    it("names the property, skips unknown preview values, and reports missing required ones", function () {
+        const failures: CheckFailure[] = [];
+        const inputs = { name: "bad name", netns: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" };
+        checkProperty(failures, inputs, "name", interfaceNameProblem, true);
+        checkProperty(failures, inputs, "netns", netnsNameProblem);
+        checkProperty(failures, inputs, "peerName", interfaceNameProblem, true);
+        expect(failures.map((f) => f.property)).to.deep.equal(["name", "peerName"]);
+        expect(failures[1].reason).to.equal("is required");
+    });
+});
