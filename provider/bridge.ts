@@ -1,13 +1,13 @@
 // Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { diffProperties } from "./diff";
-import { applyLinkSettings, claimLinkName, deleteOwnedLink, markLink, readExistingLink, readLink } from "./link";
+import {
+    applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink, requireNetns,
+} from "./link";
 import { ownerFor, qualifiedId } from "./owner";
 import { LinkState } from "./parse";
 import { RunContext, run } from "./runner";
-import {
-    CheckFailure, booleanProblem, checkProperty, interfaceCidrProblem, interfaceNameProblem, mtuProblem, netnsNameProblem,
-} from "./validate";
+import { CheckFailure, checkLinkProperties, checkListProperty, interfaceCidrProblem, sortedListInput } from "./validate";
 
 export interface BridgeArgs {
     /** The bridge's interface name (1-15 characters). */
@@ -52,20 +52,9 @@ function outputsOf(inputs: BridgeInputs, link: LinkState): BridgeOutputs {
 
 export function checkBridge(news: Record<string, unknown>): { inputs: BridgeInputs; failures: CheckFailure[] } {
     const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "name", interfaceNameProblem, true);
-    checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "mtu", mtuProblem);
-    checkProperty(failures, news, "up", booleanProblem);
-    checkProperty(failures, news, "adopt", booleanProblem);
-    const addresses = news.addresses ?? [];
-    if (!Array.isArray(addresses)) failures.push({ property: "addresses", reason: "must be a list of CIDRs" });
-    else addresses.forEach((_, i) => checkProperty(failures, addresses as unknown as Record<string, unknown>, String(i),
-        interfaceCidrProblem));
-    for (const f of failures) if (/^\d+$/.test(f.property)) f.property = `addresses[${f.property}]`;
-    const inputs = {
-        ...news, addresses: Array.isArray(addresses) ? [...addresses].sort() : [], up: news.up ?? true,
-    } as BridgeInputs;
-    return { inputs, failures };
+    checkLinkProperties(failures, news);
+    checkListProperty(failures, news, "addresses", interfaceCidrProblem);
+    return { inputs: { ...news, addresses: sortedListInput(news.addresses), up: news.up ?? true } as BridgeInputs, failures };
 }
 
 export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
@@ -82,7 +71,8 @@ export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
 
     async create(inputs: BridgeInputs) {
         const ctx = context(inputs);
-        if (await claimLinkName(ctx, inputs.name, inputs.owner, inputs.adopt) === "create") {
+        requireNetns(ctx.resource, "netns", inputs.netns);
+        if (await claimLinkNameOfKind(ctx, inputs.name, "bridge", inputs.owner, inputs.adopt) === "create") {
             await run(ctx, ["ip", "link", "add", "name", inputs.name, "type", "bridge"]);
         }
         await markLink(ctx, inputs.name, inputs.owner);
@@ -121,7 +111,11 @@ export class Bridge extends pulumi.dynamic.Resource {
     declare readonly mac: pulumi.Output<string>;
 
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-        super(bridgeProvider, name, { ...args, owner: ownerFor(name), ifindex: undefined, mac: undefined }, opts,
+        // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
+        super(bridgeProvider, name, {
+            netns: undefined, addresses: undefined, mtu: undefined, up: undefined, ...args,
+            owner: ownerFor(name), ifindex: undefined, mac: undefined,
+        }, opts,
             "egressxdp", "Bridge");
     }
 }

@@ -2,7 +2,7 @@
 // delete what we own. Ownership is marked in the link's ifalias, so a device left by an interrupted
 // run of the same resource is recognised as ours, and a foreign device with our name is refused.
 import * as fs from "fs";
-import { LinkState, parseLinks } from "./parse";
+import { LinkState, linkKindOf, parseLinks } from "./parse";
 import { RunContext, netnsPath, run } from "./runner";
 
 export const ownerMarkPrefix = "egress-xdp:";
@@ -40,6 +40,32 @@ export async function claimLinkName(ctx: RunContext, name: string, owner: string
     throw new Error(`${ctx.resource}: a link named ${name} already exists${ctx.netns ? ` in netns ${ctx.netns}` : ""}` +
         ` (${existing.kind || "device"}, ifindex ${existing.ifindex}) and was not created by this resource; ` +
         "it was left untouched. Pick another name, remove it yourself, or set `adopt: true` to manage it.");
+}
+
+/**
+ * claimLinkName for a resource that manages one kind of link (see linkKindOf): a same-name link of
+ * another kind is refused even with `adopt: true`, and left untouched.
+ */
+export async function claimLinkNameOfKind(
+    ctx: RunContext, name: string, kind: string, owner: string, adopt: boolean | undefined,
+): Promise<"create" | "adopt"> {
+    const existing = await readLink(ctx, name);
+    if (existing && linkKindOf(existing) !== kind) {
+        throw new Error(`${ctx.resource}: a link named ${name} already exists${ctx.netns ? ` in netns ${ctx.netns}` : ""}` +
+            ` but it is a ${linkKindOf(existing) || "plain device"}, not a ${kind}; it was left untouched, and ` +
+            "`adopt` cannot take it over. Pick another name or remove that link yourself.");
+    }
+    return claimLinkName(ctx, name, owner, adopt);
+}
+
+/**
+ * Fails with a clear error unless a namespace made with `ip netns add` exists. Commands that take a
+ * namespace argument need this: iproute2 reads an unknown name as a PID, and `netns 1` is the root.
+ */
+export function requireNetns(resource: string, property: string, netns: string | undefined): void {
+    if (netnsExists(netns)) return;
+    throw new Error(`${resource}: network namespace "${netns}" (${property}) does not exist under /var/run/netns; ` +
+        `create it first (e.g. with \`ip netns add ${netns}\` or a resource that makes it) or fix \`${property}\``);
 }
 
 export interface LinkSettings {

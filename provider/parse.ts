@@ -14,9 +14,11 @@ export interface LinkState {
     kind: string;
     /** The ifalias, where resources keep their ownership mark. */
     alias?: string;
-    /** For a veth: the peer's ifindex, and whether the peer lives in another namespace. */
+    /** For a veth: the peer's ifindex (ip prints it only for a peer in another namespace), and whether it is there. */
     peerIfindex?: number;
     peerInOtherNetns: boolean;
+    /** For a veth whose peer is in the same namespace: the peer's name (ip prints it instead of the ifindex). */
+    peerName?: string;
     /** IPv4 addresses as CIDRs, e.g. 10.0.0.1/24. */
     addresses: string[];
     xdp?: XdpState;
@@ -81,11 +83,32 @@ function toLinkState(raw: RawLink): LinkState {
         alias: raw.ifalias,
         peerIfindex,
         peerInOtherNetns: raw.link_netnsid !== undefined,
+        peerName: raw.link,
         addresses: (raw.addr_info ?? [])
             .filter((a) => a.family === "inet" && a.local !== undefined && a.prefixlen !== undefined)
             .map((a) => `${a.local}/${a.prefixlen}`),
         xdp: parseXdp(raw.xdp),
     };
+}
+
+/**
+ * The kind a resource compares against: the kernel's info_kind, except that a tun device is told
+ * apart by mode: a tap carries an Ethernet MAC, a tun (layer 3, no MAC) does not.
+ */
+export function linkKindOf(link: LinkState): string {
+    if (link.kind !== "tun") return link.kind;
+    return link.mac === "" ? "tun" : "tap";
+}
+
+/**
+ * Whether two links are the two ends of one veth pair: in one namespace each names the other as its
+ * peer; across namespaces each names the other's ifindex.
+ */
+export function areVethPeers(end: LinkState, peer: LinkState): boolean {
+    if (end.kind !== "veth" || peer.kind !== "veth" || end.peerInOtherNetns !== peer.peerInOtherNetns) return false;
+    return end.peerInOtherNetns
+        ? end.peerIfindex === peer.ifindex && peer.peerIfindex === end.ifindex
+        : end.peerName === peer.ifname && peer.peerName === end.ifname;
 }
 
 /** Parses `ip -json [-details] addr show` or `ip -json link show` output into links. */

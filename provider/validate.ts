@@ -136,3 +136,49 @@ export function checkProperty(
     const reason = problem(value as never);
     if (reason) failures.push({ property, reason });
 }
+
+/**
+ * Checks each item of the list inputs[property] with `problem`, naming failures `property[i]`.
+ * A missing list is fine (it means empty); an unknown one is checked at `up`.
+ */
+export function checkListProperty(
+    failures: CheckFailure[], inputs: Record<string, unknown>, property: string,
+    problem: (value: never) => string | undefined,
+): void {
+    const list = inputs[property];
+    if (list === undefined || list === null || isUnknown(list)) return;
+    if (!Array.isArray(list)) {
+        failures.push({ property, reason: "must be a list" });
+        return;
+    }
+    list.forEach((item, i) => checkProperty(failures, { [`${property}[${i}]`]: item }, `${property}[${i}]`, problem, true));
+}
+
+/**
+ * A list input as resources record it: sorted (order means nothing to the kernel), absent as empty.
+ * An unknown list stays unknown, so diff still counts it as a change during preview.
+ */
+export function sortedListInput(value: unknown): string[] {
+    return Array.isArray(value) ? [...value].sort() : (value ?? []) as string[];
+}
+
+/** The checks every link resource shares: name (required), netns, mtu, up and adopt. */
+export function checkLinkProperties(failures: CheckFailure[], inputs: Record<string, unknown>): void {
+    checkProperty(failures, inputs, "name", interfaceNameProblem, true);
+    checkProperty(failures, inputs, "netns", netnsNameProblem);
+    checkProperty(failures, inputs, "mtu", mtuProblem);
+    checkProperty(failures, inputs, "up", booleanProblem);
+    checkProperty(failures, inputs, "adopt", booleanProblem);
+}
+
+/**
+ * Two interfaces in one namespace need different names, e.g. the two ends of a veth pair. Unknown
+ * values are checked at `up`; an absent namespace is the one `pulumi` runs in.
+ */
+export function interfaceNameClashProblem(
+    name: unknown, netns: unknown, otherName: unknown, otherNetns: unknown,
+): string | undefined {
+    if ([name, netns, otherName, otherNetns].some(isUnknown)) return undefined;
+    if (name !== otherName || netns !== otherNetns) return undefined;
+    return `"${String(otherName)}" is also the other interface's name in the same namespace; pick a different name`;
+}

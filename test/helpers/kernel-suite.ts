@@ -1,18 +1,27 @@
 // The frame every kernel test uses: a fresh lab before each test, a snapshot of the lab's namespaces
 // before and after, and the lab removed afterwards whatever happened.
 import { expect } from "chai";
-import { Lab, createLab, destroyLab, labNamespaces } from "./lab";
+import { Lab, createLab, destroyLab, instantiateIptablesTable, labNamespaces } from "./lab";
 import { snapshotAll } from "./snapshot";
+
+export interface LabOptions {
+    /**
+     * iptables tables (e.g. "nat", "filter") to make exist in the lab host before the snapshot: a table
+     * a test added a rule to stays in iptables-save after the rule is gone.
+     */
+    iptablesTables?: string[];
+}
 
 /**
  * Registers beforeEach/afterEach hooks and returns a getter for the current lab. After each test the
  * lab's namespaces must look exactly as before it (the test must undo what it did).
  */
-export function useLab(): () => Lab {
+export function useLab(options: LabOptions = {}): () => Lab {
     let lab: Lab | undefined;
     let before: Record<string, string> = {};
     beforeEach(async function () {
         lab = await createLab();
+        for (const table of options.iptablesTables ?? []) await instantiateIptablesTable(lab.host, table);
         before = await snapshotAll(await labNamespaces(lab));
     });
     afterEach(async function () {
@@ -30,4 +39,27 @@ export function useLab(): () => Lab {
         if (!lab) throw new Error("no lab: useLab() hooks did not run");
         return lab;
     };
+}
+
+/**
+ * Polls `condition` until it holds or `timeoutMs` passes, for what the kernel finishes in the
+ * background (e.g. a deleted namespace's links disappear a moment after `ip netns del`).
+ */
+export async function eventually(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!(await condition())) {
+        if (Date.now() > deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return true;
+}
+
+/** The message `action` fails with, or "succeeded": for asserting that an operation is refused. */
+export async function failureOf(action: Promise<unknown>): Promise<string> {
+    try {
+        await action;
+    } catch (error) {
+        return String(error);
+    }
+    return "succeeded";
 }

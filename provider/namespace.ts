@@ -1,0 +1,113 @@
+// Namespace: a persistent network namespace (`ip netns add NAME`) with its loopback up. Ownership is
+// marked in the ifalias of its lo, so a namespace left by an interrupted run is recognised as ours and
+// a foreign one with our name is refused. Deleting it destroys everything inside (e.g. the inner veth
+// end): for our own namespace that is the point.
+import * as pulumi from "@pulumi/pulumi";
+import { diffProperties } from "./diff";
+import { applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink } from "./link";
+import { ownerFor } from "./owner";
+import { RunContext, netnsPath, run } from "./runner";
+import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
+
+export interface NamespaceArgs {
+    /** The namespace's name, a file under /var/run/netns. */
+    name: pulumi.Input<string>;
+    /** Whether its loopback is up; default true. */
+    loUp?: pulumi.Input<boolean>;
+    /** Take over an existing namespace of this name instead of failing. */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export interface NamespaceInputs {
+    name: string;
+    loUp: boolean;
+    adopt?: boolean;
+    owner: string;
+}
+
+export interface NamespaceOutputs extends NamespaceInputs {
+    path: string;
+}
+
+function context(inputs: { name: string }): RunContext {
+    return { resource: `Namespace ${inputs.name}`, netns: inputs.name };
+}
+
+/** Where `ip netns add/del` run: the namespace pulumi runs in, not the one they make or remove. */
+function outside(inputs: { name: string }): RunContext {
+    return { resource: `Namespace ${inputs.name}` };
+}
+
+/** The owner mark on the namespace's lo; undefined when the namespace is gone. */
+async function readMark(name: string): Promise<string | undefined> {
+    if (!netnsExists(name)) return undefined;
+    return (await readLink(context({ name }), "lo"))?.alias ?? "";
+}
+
+async function outputsOf(inputs: NamespaceInputs): Promise<NamespaceOutputs> {
+    const lo = await readExistingLink(context(inputs), "lo");
+    return { ...inputs, path: netnsPath(inputs.name), loUp: lo.up };
+}
+
+export function checkNamespace(news: Record<string, unknown>): { inputs: NamespaceInputs; failures: CheckFailure[] } {
+    const failures: CheckFailure[] = [];
+    checkProperty(failures, news, "name", netnsNameProblem, true);
+    checkProperty(failures, news, "loUp", booleanProblem);
+    checkProperty(failures, news, "adopt", booleanProblem);
+    return { inputs: { ...news, loUp: news.loUp ?? true } as NamespaceInputs, failures };
+}
+
+export const namespaceProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: NamespaceInputs, news: Record<string, unknown>) {
+        return checkNamespace(news);
+    },
+
+    async diff(_id: string, olds: NamespaceOutputs, news: NamespaceInputs) {
+        return diffProperties(olds as never, news as never, {
+            replaceOn: ["name"], updateOn: ["loUp"], deleteBeforeReplace: true,
+        });
+    },
+
+    async create(inputs: NamespaceInputs) {
+        const ctx = context(inputs);
+        const mark = await readMark(inputs.name);
+        if (mark === undefined) {
+            await run(outside(inputs), ["ip", "netns", "add", inputs.name]);
+        } else if (mark !== ownerMark(inputs.owner) && !inputs.adopt) {
+            throw new Error(`${ctx.resource}: a network namespace named ${inputs.name} already exists` +
+                ` (${netnsPath(inputs.name)}) and was not created by this resource; it was left untouched.` +
+                " Pick another name, remove it yourself, or set `adopt: true` to manage it.");
+        }
+        await markLink(ctx, "lo", inputs.owner);
+        await applyLinkSettings(ctx, "lo", { up: inputs.loUp }, await readExistingLink(ctx, "lo"));
+        return { id: inputs.name, outs: await outputsOf(inputs) };
+    },
+
+    async read(id: string, props: NamespaceOutputs) {
+        if (!netnsExists(props.name)) return {};
+        return { id, props: await outputsOf(props) };
+    },
+
+    async update(_id: string, _olds: NamespaceOutputs, news: NamespaceInputs) {
+        const ctx = context(news);
+        await applyLinkSettings(ctx, "lo", { up: news.loUp }, await readExistingLink(ctx, "lo"));
+        return { outs: await outputsOf(news) };
+    },
+
+    async delete(_id: string, props: NamespaceOutputs) {
+        if (await readMark(props.name) !== ownerMark(props.owner)) return;
+        await run(outside(props), ["ip", "netns", "del", props.name]);
+    },
+};
+
+/** A persistent network namespace, e.g. the recipe's eXDP that holds the inner veth end. */
+export class Namespace extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly loUp: pulumi.Output<boolean>;
+    declare readonly path: pulumi.Output<string>;
+
+    constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
+        super(namespaceProvider, name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
+            "egressxdp", "Namespace");
+    }
+}

@@ -1,0 +1,167 @@
+// Route: one IPv4 route with a gateway in a namespace, e.g. the inner namespace's
+// `ip route add default via 10.0.0.1`. Routes carry no owner mark, so an existing route for the same
+// destination and metric is never taken over unless the user adopts an identical one, and delete
+// removes a route only while it still matches ours (destination, gateway, device).
+import * as pulumi from "@pulumi/pulumi";
+import { diffProperties } from "./diff";
+import { netnsExists } from "./link";
+import { ownerFor, qualifiedId } from "./owner";
+import { RouteState, parseRoutes } from "./parse";
+import { RunContext, run } from "./runner";
+import {
+    CheckFailure, booleanProblem, checkProperty, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem,
+} from "./validate";
+
+export interface RouteArgs {
+    /** The namespace whose main table gets the route; default: the one `pulumi` runs in. */
+    netns?: pulumi.Input<string>;
+    /** "default" or an IPv4 prefix like 192.0.2.0/24. */
+    destination: pulumi.Input<string>;
+    /** The IPv4 gateway, on-link on some interface of the namespace. */
+    via: pulumi.Input<string>;
+    /** The interface to the gateway; default: the one the kernel picks for `via`. */
+    dev?: pulumi.Input<string>;
+    /** Default 0 (the kernel's default). */
+    metric?: pulumi.Input<number>;
+    /** Manage an existing, identical route instead of failing. */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export interface RouteInputs {
+    netns?: string;
+    destination: string;
+    via: string;
+    dev?: string;
+    metric?: number;
+    adopt?: boolean;
+    owner: string;
+}
+
+export interface RouteOutputs extends RouteInputs {
+    /** The interface the kernel uses for the route. */
+    dev: string;
+}
+
+export function routeDestinationProblem(destination: unknown): string | undefined {
+    return destination === "default" ? undefined : networkCidrProblem(destination);
+}
+
+export function metricProblem(metric: unknown): string | undefined {
+    return typeof metric === "number" && Number.isInteger(metric) && metric >= 0 && metric <= 0xffffffff
+        ? undefined : "must be a whole number from 0 to 4294967295";
+}
+
+/** The destination as `ip -json route` prints it: "default" for /0, a bare address for /32. */
+export function kernelDestination(destination: string): string {
+    if (destination === "0.0.0.0/0") return "default";
+    return destination.endsWith("/32") ? destination.slice(0, -3) : destination;
+}
+
+/** Whether a kernel route is the one described (the device only counts when given). */
+export function routeMatches(route: RouteState, want: { destination: string; via: string; dev?: string }): boolean {
+    return route.dst === kernelDestination(want.destination) && route.gateway === want.via &&
+        (want.dev === undefined || route.dev === want.dev);
+}
+
+export function describeRoute(route: RouteState): string {
+    return [route.dst, route.gateway && `via ${route.gateway}`, route.dev && `dev ${route.dev}`].filter(Boolean).join(" ");
+}
+
+function context(inputs: RouteInputs): RunContext {
+    return { resource: `Route ${routeId(inputs)}`, netns: inputs.netns };
+}
+
+function routeId(inputs: RouteInputs): string {
+    const metric = inputs.metric ? ` metric ${inputs.metric}` : "";
+    return qualifiedId(inputs.netns, `${inputs.destination}${metric}`);
+}
+
+/** `ip route VERB ...` for the route; metric 0 is spelled out so del never removes a route of another metric. */
+function routeCommand(verb: "add" | "replace" | "del", route: RouteInputs): string[] {
+    return ["ip", "route", verb, route.destination, "via", route.via, ...(route.dev ? ["dev", route.dev] : []),
+        "metric", String(route.metric ?? 0)];
+}
+
+/** The routes for the destination and metric; none when the namespace is gone. */
+async function readRoutes(ctx: RunContext, inputs: RouteInputs): Promise<RouteState[]> {
+    if (!netnsExists(inputs.netns)) return [];
+    const show = ["ip", "-json", "route", "show", inputs.destination, "metric", String(inputs.metric ?? 0)];
+    return parseRoutes((await run(ctx, show)).stdout);
+}
+
+async function readBack(ctx: RunContext, inputs: RouteInputs): Promise<RouteOutputs> {
+    const route = (await readRoutes(ctx, inputs)).find((r) => routeMatches(r, inputs));
+    if (!route) {
+        throw new Error(`${ctx.resource}: the route vanished right after it was configured; run \`pulumi up\` again`);
+    }
+    return { ...inputs, dev: route.dev ?? "" };
+}
+
+export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs; failures: CheckFailure[] } {
+    const failures: CheckFailure[] = [];
+    checkProperty(failures, news, "netns", netnsNameProblem);
+    checkProperty(failures, news, "destination", routeDestinationProblem, true);
+    checkProperty(failures, news, "via", ipv4Problem, true);
+    checkProperty(failures, news, "dev", interfaceNameProblem);
+    checkProperty(failures, news, "metric", metricProblem);
+    checkProperty(failures, news, "adopt", booleanProblem);
+    return { inputs: news as unknown as RouteInputs, failures };
+}
+
+export const routeProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: RouteInputs, news: Record<string, unknown>) {
+        return checkRoute(news);
+    },
+
+    async diff(_id: string, olds: RouteOutputs, news: RouteInputs) {
+        return diffProperties(olds as never, news as never, {
+            replaceOn: ["netns", "destination", "metric"], updateOn: ["via", "dev"], observed: ["dev"],
+        });
+    },
+
+    async create(inputs: RouteInputs) {
+        const ctx = context(inputs);
+        const existing = await readRoutes(ctx, inputs);
+        if (existing.length === 0) {
+            await run(ctx, routeCommand("add", inputs));
+        } else if (!inputs.adopt || !existing.some((r) => routeMatches(r, inputs))) {
+            throw new Error(`${ctx.resource}: a route for this destination and metric already exists ` +
+                `(${existing.map(describeRoute).join("; ")}); it was left untouched. Routes carry no owner mark, so ` +
+                "remove it yourself, use another metric, or, if it is exactly the route you declare, set `adopt: true`.");
+        }
+        return { id: routeId(inputs), outs: await readBack(ctx, inputs) };
+    },
+
+    async read(id: string, props: RouteOutputs) {
+        const routes = await readRoutes(context(props), props);
+        const route = routes.find((r) => routeMatches(r, props)) ?? routes[0];
+        if (!route) return {};
+        return { id, props: { ...props, via: route.gateway ?? "", dev: route.dev ?? "" } };
+    },
+
+    async update(_id: string, _olds: RouteOutputs, news: RouteInputs) {
+        const ctx = context(news);
+        await run(ctx, routeCommand("replace", news));
+        return { outs: await readBack(ctx, news) };
+    },
+
+    async delete(_id: string, props: RouteOutputs) {
+        const ctx = context(props);
+        if ((await readRoutes(ctx, props)).some((r) => routeMatches(r, props))) await run(ctx, routeCommand("del", props));
+    },
+};
+
+/** An IPv4 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
+export class Route extends pulumi.dynamic.Resource {
+    declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly destination: pulumi.Output<string>;
+    declare readonly via: pulumi.Output<string>;
+    declare readonly dev: pulumi.Output<string>;
+    declare readonly metric: pulumi.Output<number | undefined>;
+
+    constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
+        // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
+        super(routeProvider, name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
+            opts, "egressxdp", "Route");
+    }
+}

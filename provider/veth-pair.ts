@@ -1,0 +1,209 @@
+// VethPair: two veth ends, `name` in `netns` and `peerName` in `peerNetns`
+// (`ip link add NAME type veth peer name PEER [netns PEERNS]`). Deleting either end, or the namespace
+// of either end, destroys the whole pair, so the pair is one resource.
+import * as pulumi from "@pulumi/pulumi";
+import { diffProperties } from "./diff";
+import {
+    applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
+} from "./link";
+import { ownerFor, qualifiedId } from "./owner";
+import { LinkState, areVethPeers } from "./parse";
+import { RunContext, netnsPath, run } from "./runner";
+import {
+    CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceCidrProblem,
+    interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput,
+} from "./validate";
+
+export interface VethPairArgs {
+    /** The first end's interface name (1-15 characters), e.g. the recipe's veth_1a. */
+    name: pulumi.Input<string>;
+    /** The namespace `name` lives in; default: the one `pulumi` runs in. */
+    netns?: pulumi.Input<string>;
+    /** The other end's interface name, e.g. the recipe's veth_1b. */
+    peerName: pulumi.Input<string>;
+    /** The namespace the peer lives in (made with `ip netns add`); default: `netns`. */
+    peerNetns?: pulumi.Input<string>;
+    /** IPv4 addresses with prefix on `name`, e.g. ["10.0.0.1/24"]. */
+    addresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** IPv4 addresses with prefix on the peer, e.g. ["10.0.0.2/24"]. */
+    peerAddresses?: pulumi.Input<pulumi.Input<string>[]>;
+    /** MTU of both ends. */
+    mtu?: pulumi.Input<number>;
+    /** Administrative state of `name`; default true. */
+    up?: pulumi.Input<boolean>;
+    /** Administrative state of the peer; default true. */
+    peerUp?: pulumi.Input<boolean>;
+    /** The bridge (in `netns`) that `name` joins; unset means no bridge. */
+    master?: pulumi.Input<string>;
+    /** Take over an existing pair with these names instead of failing. */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export interface VethPairInputs {
+    name: string;
+    netns?: string;
+    peerName: string;
+    peerNetns?: string;
+    addresses: string[];
+    peerAddresses: string[];
+    mtu?: number;
+    up: boolean;
+    peerUp: boolean;
+    master?: string;
+    adopt?: boolean;
+    owner: string;
+}
+
+export interface VethPairOutputs extends VethPairInputs {
+    /** As read on the `name` end. */
+    mtu: number;
+    ifindex: number;
+    mac: string;
+    peerIfindex: number;
+    peerMac: string;
+}
+
+type Ends = { name: string; netns?: string; peerName: string; peerNetns?: string };
+
+function context(inputs: Ends): RunContext {
+    return { resource: `VethPair ${inputs.name}`, netns: inputs.netns };
+}
+
+function peerContext(inputs: Ends): RunContext {
+    return { resource: `VethPair ${inputs.name}`, netns: inputs.peerNetns };
+}
+
+function outputsOf(inputs: VethPairInputs, end: LinkState, peer: LinkState): VethPairOutputs {
+    return {
+        ...inputs, mtu: end.mtu, up: end.up, master: end.master, addresses: [...end.addresses].sort(),
+        peerUp: peer.up, peerAddresses: [...peer.addresses].sort(),
+        ifindex: end.ifindex, mac: end.mac, peerIfindex: peer.ifindex, peerMac: peer.mac,
+    };
+}
+
+export function checkVethPair(news: Record<string, unknown>): { inputs: VethPairInputs; failures: CheckFailure[] } {
+    const failures: CheckFailure[] = [];
+    checkLinkProperties(failures, news);
+    checkProperty(failures, news, "peerName", interfaceNameProblem, true);
+    checkProperty(failures, news, "peerNetns", netnsNameProblem);
+    checkProperty(failures, news, "peerUp", booleanProblem);
+    checkProperty(failures, news, "master", interfaceNameProblem);
+    checkListProperty(failures, news, "addresses", interfaceCidrProblem);
+    checkListProperty(failures, news, "peerAddresses", interfaceCidrProblem);
+    const peerNetns = news.peerNetns ?? news.netns;
+    const clash = interfaceNameClashProblem(news.name, news.netns, news.peerName, peerNetns);
+    if (clash) failures.push({ property: "peerName", reason: clash });
+    const inputs = {
+        ...news, peerNetns, addresses: sortedListInput(news.addresses), peerAddresses: sortedListInput(news.peerAddresses),
+        up: news.up ?? true, peerUp: news.peerUp ?? true,
+    } as VethPairInputs;
+    return { inputs, failures };
+}
+
+/** Both ends as the kernel has them, when they still are one pair. */
+async function readPair(inputs: Ends): Promise<[LinkState, LinkState] | undefined> {
+    const end = await readLink(context(inputs), inputs.name);
+    const peer = await readLink(peerContext(inputs), inputs.peerName);
+    return end && peer && areVethPeers(end, peer) ? [end, peer] : undefined;
+}
+
+/** Both ends, or an error that says which one is missing or that they are not each other's peer. */
+async function readVerifiedPair(inputs: Ends): Promise<[LinkState, LinkState]> {
+    const pair = await readPair(inputs);
+    if (pair) return pair;
+    const where = (netns?: string) => (netns ? ` in netns ${netns}` : "");
+    throw new Error(`${context(inputs).resource}: ${inputs.name}${where(inputs.netns)} and ` +
+        `${inputs.peerName}${where(inputs.peerNetns)} are not the two ends of one veth pair (one is missing, or ` +
+        "each is paired with another link); they were left as they are. Remove the stray link yourself or fix " +
+        "`name`/`peerName`, then run `pulumi refresh` and `pulumi up`.");
+}
+
+/** Brings both ends of a verified pair to the inputs and returns what the kernel then reports. */
+async function configure(inputs: VethPairInputs, [end, peer]: [LinkState, LinkState]): Promise<VethPairOutputs> {
+    await applyLinkSettings(context(inputs), inputs.name, { ...inputs, master: inputs.master ?? null }, end);
+    await applyLinkSettings(peerContext(inputs), inputs.peerName,
+        { mtu: inputs.mtu, up: inputs.peerUp, addresses: inputs.peerAddresses }, peer);
+    return outputsOf(inputs, ...await readVerifiedPair(inputs));
+}
+
+export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: VethPairInputs, news: Record<string, unknown>) {
+        return checkVethPair(news);
+    },
+
+    async diff(_id: string, olds: VethPairOutputs, news: VethPairInputs) {
+        return diffProperties(olds as never, news as never, {
+            replaceOn: ["name", "peerName", "netns", "peerNetns"],
+            updateOn: ["addresses", "peerAddresses", "mtu", "up", "peerUp", "master"], observed: ["mtu"],
+            deleteBeforeReplace: true,
+        });
+    },
+
+    async create(inputs: VethPairInputs) {
+        const ctx = context(inputs);
+        const peerCtx = peerContext(inputs);
+        requireNetns(ctx.resource, "netns", inputs.netns);
+        requireNetns(ctx.resource, "peerNetns", inputs.peerNetns);
+        const claims = [
+            await claimLinkNameOfKind(ctx, inputs.name, "veth", inputs.owner, inputs.adopt),
+            await claimLinkNameOfKind(peerCtx, inputs.peerName, "veth", inputs.owner, inputs.adopt),
+        ];
+        if (claims.every((claim) => claim === "create")) {
+            // The peer is made in its namespace, named by path: iproute2 reads a name it cannot open as
+            // a PID, and `netns 1` would put the peer in the root namespace.
+            const peerPlace = inputs.peerNetns !== undefined && inputs.peerNetns !== inputs.netns
+                ? ["netns", netnsPath(inputs.peerNetns)] : [];
+            await run(ctx, ["ip", "link", "add", "dev", inputs.name, "type", "veth", "peer", "name", inputs.peerName,
+                ...peerPlace]);
+        }
+        const pair = await readVerifiedPair(inputs); // before marking, so links that are no pair stay untouched
+        await markLink(ctx, inputs.name, inputs.owner);
+        await markLink(peerCtx, inputs.peerName, inputs.owner);
+        return { id: qualifiedId(inputs.netns, inputs.name), outs: await configure(inputs, pair) };
+    },
+
+    async read(id: string, props: VethPairOutputs) {
+        const pair = await readPair(props);
+        return pair ? { id, props: outputsOf(props, ...pair) } : {};
+    },
+
+    async update(_id: string, _olds: VethPairOutputs, news: VethPairInputs) {
+        return { outs: await configure(news, await readVerifiedPair(news)) };
+    },
+
+    async delete(_id: string, props: VethPairOutputs) {
+        // The kernel destroys the pair with either end's namespace (a moment after `ip netns del`).
+        if (!netnsExists(props.netns) || !netnsExists(props.peerNetns)) return;
+        // Deleting one end removes both; the peer end is used only when the `name` end is already gone.
+        const ctx = context(props);
+        if (await readLink(ctx, props.name)) await deleteOwnedLink(ctx, props.name, props.owner);
+        else await deleteOwnedLink(peerContext(props), props.peerName, props.owner);
+    },
+};
+
+/** A veth pair, e.g. the recipe's veth_1a (on br_1) and veth_1b (in eXDP). */
+export class VethPair extends pulumi.dynamic.Resource {
+    declare readonly name: pulumi.Output<string>;
+    declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly peerName: pulumi.Output<string>;
+    declare readonly peerNetns: pulumi.Output<string | undefined>;
+    declare readonly addresses: pulumi.Output<string[]>;
+    declare readonly peerAddresses: pulumi.Output<string[]>;
+    declare readonly mtu: pulumi.Output<number>;
+    declare readonly up: pulumi.Output<boolean>;
+    declare readonly peerUp: pulumi.Output<boolean>;
+    declare readonly master: pulumi.Output<string | undefined>;
+    declare readonly ifindex: pulumi.Output<number>;
+    declare readonly mac: pulumi.Output<string>;
+    declare readonly peerIfindex: pulumi.Output<number>;
+    declare readonly peerMac: pulumi.Output<string>;
+
+    constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
+        // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
+        super(vethPairProvider, name, {
+            netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
+            up: undefined, peerUp: undefined, master: undefined, ...args,
+            owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,
+        }, opts, "egressxdp", "VethPair");
+    }
+}

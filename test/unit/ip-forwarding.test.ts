@@ -1,0 +1,41 @@
+import { expect } from "chai";
+import { checkIpForwarding, claimForwarding, releaseForwarding } from "../../provider/ip-forwarding";
+
+describe("IpForwarding ledger", function () {
+    it("records the value found by the first holder and keeps it for later holders", function () {
+        const first = claimForwarding(undefined, "a", "0", "1");
+        expect(first).to.deep.equal({ ledger: { original: "0", holders: { a: "1" } } });
+        const second = claimForwarding(first.ledger, "b", "1", "1");
+        expect(second).to.deep.equal({ ledger: { original: "0", holders: { a: "1", b: "1" } } });
+    });
+
+    it("starts afresh from an empty ledger", function () {
+        expect(claimForwarding({ original: "0", holders: {} }, "a", "1", "1").ledger)
+            .to.deep.equal({ original: "1", holders: { a: "1" } });
+    });
+
+    it("refuses a holder that wants another value, and lets a sole holder change its mind", function () {
+        const ledger = { original: "0" as const, holders: { a: "1" as const } };
+        expect(claimForwarding(ledger, "b", "1", "0")).to.deep.equal({ ledger, conflict: "a" });
+        expect(claimForwarding(ledger, "a", "1", "0").ledger).to.deep.equal({ original: "0", holders: { a: "0" } });
+    });
+
+    it("restores the original only when the last holder leaves", function () {
+        const ledger = { original: "0" as const, holders: { a: "1" as const, b: "1" as const } };
+        const afterA = releaseForwarding(ledger, "a", "0");
+        expect(afterA).to.deep.equal({ ledger: { original: "0", holders: { b: "1" } } });
+        expect(releaseForwarding(afterA.ledger, "b", "1")).to.deep.equal({ restore: "0" });
+    });
+
+    it("leaves a ledger it is not part of alone, and restores its own previous without a ledger", function () {
+        const ledger = { original: "0" as const, holders: { b: "1" as const } };
+        expect(releaseForwarding(ledger, "a", "0")).to.deep.equal({ ledger });
+        expect(releaseForwarding(undefined, "a", "1")).to.deep.equal({ restore: "1" });
+    });
+
+    it("check defaults enabled to true and refuses bad values", function () {
+        expect(checkIpForwarding({ netns: "eXDP" }).inputs).to.deep.include({ netns: "eXDP", enabled: true });
+        expect(checkIpForwarding({ netns: "../x", enabled: "yes" }).failures.map((f) => f.property))
+            .to.deep.equal(["netns", "enabled"]);
+    });
+});
