@@ -9,7 +9,7 @@ export const projectRoot = path.resolve(__dirname, "..", "..", "..");
 export interface Engine {
     /** Runs `pulumi ARGS` in the program directory on this engine's backend and stack. */
     pulumi(args: string[], options?: { allowFailure?: boolean }): Promise<RunResult>;
-    /** Removes the stack's backend directory. */
+    /** Removes the stack's backend directory and its stack config file. */
     dispose(): void;
     stack: string;
 }
@@ -22,5 +22,10 @@ export async function newEngine(programDir: string, stack: string): Promise<Engi
         run({ resource: `pulumi ${args[0]}` }, [path.join(projectRoot, "scripts", "pulumi"), ...args,
             "--stack", stack, "--non-interactive"], { ...options, cwd: programDir, env });
     await pulumi(["stack", "init"]);
-    return { pulumi, stack, dispose: () => rmSync(backend, { recursive: true, force: true }) };
+    return {
+        pulumi, stack, dispose: () => {
+            rmSync(backend, { recursive: true, force: true });
+            rmSync(path.join(programDir, `Pulumi.${stack}.yaml`), { force: true });
+        },
+    };
 }
