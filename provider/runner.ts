@@ -48,7 +48,7 @@ export function hintFor(stderr: string): string {
         [/File exists/i, "an object with this name already exists; pick another name or set `adopt: true`"],
         [/Cannot find device|does not exist|No such device/i,
             "the device is missing; run `pulumi refresh` to see what drifted, then `pulumi up`"],
-        [/No such file or directory.*netns|Cannot open network namespace/i,
+        [/netns.*No such file or directory|Cannot open network namespace/i,
             "the network namespace is missing; check the `netns` input or run `pulumi refresh`"],
         [/Another app is currently holding the xtables lock/i, "another iptables command is running; retry"],
         [/executable file not found|ENOENT/i, "a required tool is missing; run scripts/setup"],

@@ -79,3 +79,54 @@ export async function destroyLab(lab: Lab): Promise<void> {
 export function inNs(netns: string, argv: string[], options: { allowFailure?: boolean } = {}) {
     return run({ resource: `test in ${netns}`, netns }, argv, options);
 }
+
+/**
+ * Makes an iptables table exist (empty, default policies) in a namespace. A table stays in
+ * iptables-save once a rule was added to it and removed again, so tests that add rules make their
+ * tables exist before the "before" snapshot.
+ */
+export async function instantiateIptablesTable(netns: string, table: string): Promise<void> {
+    await inNs(netns, ["iptables", "-w", "-t", table, "-N", "exlab-instantiate"]);
+    await inNs(netns, ["iptables", "-w", "-t", table, "-X", "exlab-instantiate"]);
+}
+
+/** A client namespace routed through the lab host, like the recipe's eXDP namespace. */
+export interface LabClient {
+    netns: string;
+    /** The host's end of the client's veth, with 10.0.0.1/24. */
+    hostInterface: string;
+    /** The client's address, 10.0.0.2, in subnet 10.0.0.0/24. */
+    address: string;
+    subnet: string;
+    /** Whether one ping from the client to `target` gets an answer within a second. */
+    ping(target: string): Promise<boolean>;
+    /** Removes the namespace and the host's veth end and restores the host's ip_forward. */
+    remove(): Promise<void>;
+}
+
+/** Adds a client behind the lab host (veth 10.0.0.2/24 -> 10.0.0.1/24) and turns forwarding on there. */
+export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClient> {
+    const netns = lab.netnsName(suffix);
+    const hostInterface = "vclient0";
+    const forwarding = (await inNs(lab.host, ["sysctl", "-n", "net.ipv4.ip_forward"])).stdout.trim();
+    await run(ctx, ["ip", "netns", "add", netns]);
+    await inNs(netns, ["sysctl", "-q", "-w", "net.ipv6.conf.all.disable_ipv6=1"]);
+    await inNs(lab.host, ["ip", "link", "add", hostInterface, "type", "veth", "peer", "name", "vpeer0", "netns", netns]);
+    await inNs(lab.host, ["ip", "addr", "add", "10.0.0.1/24", "dev", hostInterface]);
+    await inNs(lab.host, ["ip", "link", "set", hostInterface, "up"]);
+    await inNs(lab.host, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+    for (const argv of [["link", "set", "lo", "up"], ["addr", "add", "10.0.0.2/24", "dev", "vpeer0"],
+        ["link", "set", "vpeer0", "up"], ["route", "add", "default", "via", "10.0.0.1"]]) {
+        await inNs(netns, ["ip", ...argv]);
+    }
+    return {
+        netns, hostInterface, address: "10.0.0.2", subnet: "10.0.0.0/24",
+        ping: async (target) =>
+            (await inNs(netns, ["ping", "-n", "-c", "1", "-W", "1", target], { allowFailure: true })).exitCode === 0,
+        remove: async () => {
+            await inNs(lab.host, ["ip", "link", "del", hostInterface]);
+            await run(ctx, ["ip", "netns", "del", netns]);
+            await inNs(lab.host, ["sysctl", "-q", "-w", `net.ipv4.ip_forward=${forwarding}`]);
+        },
+    };
+}

@@ -43,3 +43,14 @@ export async function snapshotAll(namespaces: string[]): Promise<Record<string, 
     for (const netns of namespaces) all[netns] = await snapshotNetns(netns);
     return all;
 }
+
+/** One table's normalized iptables-save in a namespace, for before/after comparisons of that table. */
+export async function iptablesTableSave(netns: string, table: string): Promise<string> {
+    return normalizeIptablesSave((await inNs(netns, ["iptables-save", "-t", table])).stdout);
+}
+
+/** A chain's rules as `iptables -S` prints them (the `-A` lines, in chain order). */
+export async function chainRules(netns: string, table: string, chain: string): Promise<string[]> {
+    const { stdout } = await inNs(netns, ["iptables", "-w", "-t", table, "-S", chain]);
+    return stdout.split("\n").filter((line) => line.startsWith("-A "));
+}

@@ -1,0 +1,60 @@
+// ForwardAccept: lets a bridge's traffic through filter/FORWARD on hosts whose FORWARD policy is DROP
+// (Docker sets it): `-i DEV -j ACCEPT` and `-o DEV -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`
+// inserted at the top of the chain, both tagged with the owner comment. The policy is never changed.
+import * as pulumi from "@pulumi/pulumi";
+import { RuleInputs, ruleProvider } from "./iptables";
+import { ownerFor } from "./owner";
+import { CheckFailure, checkProperty, interfaceNameProblem } from "./validate";
+
+export interface ForwardAcceptArgs {
+    /** The interface (the bridge) whose forwarded traffic is accepted. */
+    interface: pulumi.Input<string>;
+    /** The namespace whose filter table holds the rules; default: the one `pulumi` runs in. */
+    netns?: pulumi.Input<string>;
+    /** Take over identical rules without our comment (they are replaced by tagged ones). */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export interface ForwardAcceptInputs extends RuleInputs {
+    interface: string;
+}
+
+export interface ForwardAcceptOutputs extends ForwardAcceptInputs {
+    table: string;
+    chain: string;
+    /** Each rule's words as `iptables -S` prints them after `-A FORWARD`, in chain order. */
+    specs: string[][];
+    comment: string;
+}
+
+export const forwardAcceptProvider = ruleProvider<ForwardAcceptInputs>({
+    // At the top: a DROP or REJECT rule of others further down the chain must not shadow these.
+    typeName: "ForwardAccept", table: "filter", chain: "FORWARD", atTop: true, replaceOn: ["interface"],
+    check(news) {
+        const failures: CheckFailure[] = [];
+        checkProperty(failures, news, "interface", interfaceNameProblem, true);
+        return failures;
+    },
+    matches: (inputs) => [
+        { inInterface: inputs.interface, target: "ACCEPT" },
+        { outInterface: inputs.interface, ctstate: "RELATED,ESTABLISHED", target: "ACCEPT" },
+    ],
+    present: (specs) => ({ specs }),
+    recorded: (outputs) => (outputs.specs as string[][] | undefined) ?? [],
+});
+
+/** Accepts forwarded traffic from and (established) to an interface, e.g. the recipe's br_1. */
+export class ForwardAccept extends pulumi.dynamic.Resource {
+    declare readonly interface: pulumi.Output<string>;
+    declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly table: pulumi.Output<string>;
+    declare readonly chain: pulumi.Output<string>;
+    declare readonly specs: pulumi.Output<string[][]>;
+    declare readonly comment: pulumi.Output<string>;
+
+    constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
+        super(forwardAcceptProvider, name, {
+            ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined, comment: undefined,
+        }, opts, "egressxdp", "ForwardAccept");
+    }
+}

@@ -1,0 +1,66 @@
+// NatRule: MASQUERADE what leaves through an interface (`iptables -t nat -A POSTROUTING -o DEV
+// [-s CIDR] -j MASQUERADE`), tagged with the owner comment; see iptables.ts for how it is kept.
+import * as pulumi from "@pulumi/pulumi";
+import { RuleInputs, ruleProvider } from "./iptables";
+import { ownerFor } from "./owner";
+import { CheckFailure, checkProperty, interfaceNameProblem, networkCidrProblem } from "./validate";
+
+export interface NatRuleArgs {
+    /** The interface whose outgoing traffic is masqueraded, e.g. the uplink or the bridge. */
+    outInterface: pulumi.Input<string>;
+    /** Only masquerade this source prefix, e.g. 10.0.0.0/24; default: every source. */
+    sourceCidr?: pulumi.Input<string>;
+    /** The namespace whose nat table holds the rule; default: the one `pulumi` runs in. */
+    netns?: pulumi.Input<string>;
+    /** Take over an identical rule without our comment (it is replaced by the tagged one). */
+    adopt?: pulumi.Input<boolean>;
+}
+
+export interface NatRuleInputs extends RuleInputs {
+    outInterface: string;
+    sourceCidr?: string;
+}
+
+export interface NatRuleOutputs extends NatRuleInputs {
+    table: string;
+    chain: string;
+    /** The rule's words as `iptables -S` prints them after `-A POSTROUTING`. */
+    spec: string[];
+    comment: string;
+}
+
+// iptables drops `-s 0.0.0.0/0` from what it prints, so such a rule would always look drifted.
+function sourceCidrProblem(cidr: string): string | undefined {
+    const problem = networkCidrProblem(cidr);
+    return problem ?? (cidr.endsWith("/0") ? "/0 matches every source: leave sourceCidr unset instead" : undefined);
+}
+
+export const natRuleProvider = ruleProvider<NatRuleInputs>({
+    typeName: "NatRule", table: "nat", chain: "POSTROUTING", atTop: false, replaceOn: ["outInterface", "sourceCidr"],
+    check(news) {
+        const failures: CheckFailure[] = [];
+        checkProperty(failures, news, "outInterface", interfaceNameProblem, true);
+        checkProperty(failures, news, "sourceCidr", sourceCidrProblem);
+        return failures;
+    },
+    matches: (inputs) => [{ source: inputs.sourceCidr, outInterface: inputs.outInterface, target: "MASQUERADE" }],
+    present: (specs) => ({ spec: specs[0] }),
+    recorded: (outputs) => (outputs.spec ? [outputs.spec as string[]] : []),
+});
+
+/** A MASQUERADE rule, e.g. the recipe's `-o br_1` and `-o $send_dev` rules. */
+export class NatRule extends pulumi.dynamic.Resource {
+    declare readonly outInterface: pulumi.Output<string>;
+    declare readonly sourceCidr: pulumi.Output<string | undefined>;
+    declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly table: pulumi.Output<string>;
+    declare readonly chain: pulumi.Output<string>;
+    declare readonly spec: pulumi.Output<string[]>;
+    declare readonly comment: pulumi.Output<string>;
+
+    constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
+        super(natRuleProvider, name, {
+            ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
+        }, opts, "egressxdp", "NatRule");
+    }
+}

@@ -1,0 +1,122 @@
+import { expect } from "chai";
+import { NatRuleInputs, NatRuleOutputs, natRuleProvider } from "../../provider/nat-rule";
+import { useLab } from "../helpers/kernel-suite";
+import { addLabClient, inNs } from "../helpers/lab";
+import { chainRules, iptablesTableSave } from "../helpers/snapshot";
+
+describe("NatRule (kernel)", function () {
+    const lab = useLab({ iptablesTables: ["nat"] });
+    const owner = "test/dev/nat";
+    const comment = `egress-xdp:${owner}`;
+    const ours = `-A POSTROUTING -o uplink0 -m comment --comment "${comment}" -j MASQUERADE`;
+    const inputsFor = async (extra: Record<string, unknown> = {}) => {
+        const { inputs, failures } = await natRuleProvider.check!({}, { netns: lab().host, outInterface: "uplink0", owner, ...extra });
+        expect(failures).to.deep.equal([]);
+        return inputs as NatRuleInputs;
+    };
+    const nat = (...args: string[]) => inNs(lab().host, ["iptables", "-w", "-t", "nat", ...args]);
+    const postrouting = () => chainRules(lab().host, "nat", "POSTROUTING");
+    const natSave = () => iptablesTableSave(lab().host, "nat");
+    const withoutOurs = (save: string) => save.split("\n").filter((line) => !line.includes(comment)).join("\n");
+
+    it("creates a tagged rule, reads it back, classifies diffs, repairs drift, deletes idempotently", async function () {
+        const inputs = await inputsFor({ sourceCidr: "10.0.0.0/24" });
+        const created = await natRuleProvider.create!(inputs);
+        const outs = created.outs as NatRuleOutputs;
+        expect(outs).to.deep.include({
+            table: "nat", chain: "POSTROUTING", comment,
+            spec: ["-s", "10.0.0.0/24", "-o", "uplink0", "-m", "comment", "--comment", comment, "-j", "MASQUERADE"],
+        });
+        const tagged = `-A POSTROUTING -s 10.0.0.0/24 -o uplink0 -m comment --comment "${comment}" -j MASQUERADE`;
+        expect(await postrouting()).to.deep.equal([tagged]);
+        expect(await natRuleProvider.read!(created.id, outs)).to.deep.equal({ id: created.id, props: outs });
+
+        expect(await natRuleProvider.diff!(created.id, outs, inputs)).to.include({ changes: false });
+        expect(await natRuleProvider.diff!(created.id, outs, await inputsFor({ sourceCidr: "10.0.0.0/24", outInterface: "br_1" })))
+            .to.deep.include({ changes: true, replaces: ["outInterface"], deleteBeforeReplace: true });
+        expect(await natRuleProvider.diff!(created.id, outs, await inputsFor()))
+            .to.deep.include({ changes: true, replaces: ["sourceCidr"], deleteBeforeReplace: true });
+
+        // Someone rewrites our rule in place: refresh shows it, diff asks for an update that restores it.
+        await nat("-R", "POSTROUTING", "1", "-o", "uplink0", "-m", "comment", "--comment", comment, "-j", "MASQUERADE");
+        const drifted = (await natRuleProvider.read!(created.id, outs)).props as NatRuleOutputs;
+        expect(drifted.spec).to.deep.equal(["-o", "uplink0", "-m", "comment", "--comment", comment, "-j", "MASQUERADE"]);
+        expect(await natRuleProvider.diff!(created.id, drifted, inputs)).to.deep.include({ changes: true, replaces: [] });
+        expect((await natRuleProvider.update!(created.id, drifted, inputs)).outs).to.deep.equal(outs);
+        expect(await postrouting()).to.deep.equal([tagged]);
+
+        await natRuleProvider.delete!(created.id, outs);
+        expect(await postrouting()).to.deep.equal([]);
+        expect(await natRuleProvider.read!(created.id, outs)).to.deep.equal({});
+        await natRuleProvider.delete!(created.id, outs);
+    });
+
+    it("never touches identical rules of others, and adopts an untagged twin in place when asked", async function () {
+        const foreign = "-A POSTROUTING -o uplink0 -j MASQUERADE";
+        const otherOwner = `-A POSTROUTING -o uplink0 -m comment --comment "someone else" -j MASQUERADE`;
+        await nat(...foreign.split(" "));
+        await nat("-A", "POSTROUTING", "-o", "uplink0", "-m", "comment", "--comment", "someone else", "-j", "MASQUERADE");
+        const before = await natSave();
+
+        const created = await natRuleProvider.create!(await inputsFor());
+        expect(await postrouting()).to.deep.equal([foreign, otherOwner, ours]);
+        expect(withoutOurs(await natSave())).to.equal(before);
+        await natRuleProvider.delete!(created.id, created.outs);
+        expect(await natSave()).to.equal(before);
+
+        const adopted = await natRuleProvider.create!(await inputsFor({ adopt: true }));
+        expect(await postrouting()).to.deep.equal([ours, otherOwner]);
+        await natRuleProvider.delete!(adopted.id, adopted.outs);
+        expect(await postrouting()).to.deep.equal([otherOwner]);
+        await nat("-D", "POSTROUTING", "-o", "uplink0", "-m", "comment", "--comment", "someone else", "-j", "MASQUERADE");
+    });
+
+    it("reuses the rule an interrupted run left instead of adding it again, and removes surplus copies", async function () {
+        const addOurs = () => nat("-A", "POSTROUTING", "-o", "uplink0", "-m", "comment", "--comment", comment, "-j", "MASQUERADE");
+        await addOurs();
+        const created = await natRuleProvider.create!(await inputsFor());
+        expect(await postrouting()).to.deep.equal([ours]);
+        await natRuleProvider.create!(await inputsFor());
+        expect(await postrouting()).to.deep.equal([ours]);
+        await addOurs();
+        await natRuleProvider.create!(await inputsFor());
+        expect(await postrouting()).to.deep.equal([ours]);
+
+        await addOurs();
+        await natRuleProvider.delete!(created.id, created.outs);
+        expect(await postrouting()).to.deep.equal([]);
+    });
+
+    it("fails clearly in a missing namespace, where read finds nothing and delete has nothing to do", async function () {
+        const inputs = await inputsFor({ netns: lab().netnsName("gone") });
+        let failure: unknown;
+        try {
+            await natRuleProvider.create!(inputs);
+        } catch (error) {
+            failure = error;
+        }
+        expect(String(failure)).to.match(/NatRule test\/dev\/nat: network namespace exgone-\w+ does not exist/);
+        const outs = { ...inputs, spec: [] };
+        expect(await natRuleProvider.read!("id", outs)).to.deep.equal({});
+        await natRuleProvider.delete!("id", outs);
+    });
+
+    it("masquerades a client's traffic: it reaches the server only while the rule exists", async function () {
+        const client = await addLabClient(lab());
+        const server = lab().serverAddress;
+        expect(await client.ping(server), "without NAT the upstream cannot answer the client").to.equal(false);
+
+        const created = await natRuleProvider.create!(await inputsFor({ sourceCidr: client.subnet }));
+        const packets = async () => {
+            const line = (await nat("-S", "POSTROUTING", "-v")).stdout.split("\n").find((l) => l.includes(comment));
+            return Number(/ -c (\d+) \d+/.exec(line ?? "")?.[1]);
+        };
+        expect(await packets()).to.equal(0);
+        expect(await client.ping(server)).to.equal(true);
+        expect(await packets()).to.be.greaterThan(0);
+
+        await natRuleProvider.delete!(created.id, created.outs);
+        expect(await client.ping(server)).to.equal(false);
+        await client.remove();
+    });
+});
