@@ -1,0 +1,90 @@
+// The stack config of project egress-xdp: read, checked before anything changes (so a bad key fails
+// at preview, naming the key), and turned into EgressXdp args.
+import * as pulumi from "@pulumi/pulumi";
+import { existsSync } from "fs";
+import * as path from "path";
+import { readLink } from "../provider/link";
+import {
+    CheckFailure, checkListProperty, checkProperty, interfaceCidrProblem, interfaceNameProblem, netnsNameProblem,
+    networkCidrProblem, sameSubnet, xdpModeProblem,
+} from "../provider/validate";
+import { EgressXdpArgs, ResolvedEgressXdpArgs, resolveArgs } from "./egress-xdp";
+
+/** The keys of the stack config, as declared in Pulumi.yaml. */
+export const configKeys = [
+    "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
+    "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes",
+] as const;
+
+/** Reads the stack config; values are checked by configProblems, not here. */
+export function readConfig(config: pulumi.Config): EgressXdpArgs {
+    const values: Record<string, unknown> = {};
+    for (const key of configKeys) {
+        // Pulumi.yaml's default for an unset optional string is "", which means "not set" here.
+        values[key] = key === "dropPrefixes" ? config.getObject<string[]>(key) : config.get(key) || undefined;
+    }
+    return values as unknown as EgressXdpArgs;
+}
+
+/** Every problem with the args that can be seen without looking at the host. */
+export function configProblems(args: EgressXdpArgs, projectDir: string): CheckFailure[] {
+    const a = resolveArgs(args);
+    const values = a as unknown as Record<string, unknown>;
+    const failures: CheckFailure[] = [];
+    checkProperty(failures, values, "sendDev", interfaceNameProblem, true);
+    checkProperty(failures, values, "hostNetns", netnsNameProblem);
+    checkProperty(failures, values, "namespace", netnsNameProblem, true);
+    for (const key of ["bridge", "tap", "vethOuter", "vethInner"]) {
+        checkProperty(failures, values, key, interfaceNameProblem, true);
+    }
+    checkProperty(failures, values, "outerAddress", interfaceCidrProblem, true);
+    checkProperty(failures, values, "innerAddress", interfaceCidrProblem, true);
+    checkProperty(failures, values, "xdpMode", xdpModeProblem, true);
+    checkListProperty(failures, values, "dropPrefixes", networkCidrProblem);
+    if (!failures.some((f) => /Address$/.test(f.property))) {
+        if (!sameSubnet(a.outerAddress, a.innerAddress)) {
+            failures.push({ property: "innerAddress", reason: `${a.innerAddress} is not in the subnet of outerAddress ${a.outerAddress}` });
+        } else if (a.outerAddress.split("/")[0] === a.innerAddress.split("/")[0]) {
+            failures.push({ property: "innerAddress", reason: "must differ from outerAddress" });
+        }
+    }
+    // The host namespace holds bridge, tap, outer veth and the uplink: their names must differ.
+    const hostNames: [string, string][] = [["sendDev", a.sendDev], ["bridge", a.bridge], ["tap", a.tap], ["vethOuter", a.vethOuter]];
+    hostNames.forEach(([key, value], i) => {
+        const clash = hostNames.slice(0, i).find(([, other]) => other === value);
+        if (clash) failures.push({ property: key, reason: `"${value}" is already the name of ${clash[0]}` });
+    });
+    if (a.namespace === a.hostNetns) failures.push({ property: "namespace", reason: "must differ from hostNetns" });
+    const program = path.resolve(projectDir, a.xdpProgram);
+    if (!existsSync(program)) failures.push({ property: "xdpProgram", reason: `${program} does not exist` });
+    else if (!/\.(c|o)$/.test(program)) failures.push({ property: "xdpProgram", reason: "must be a .c source or a .o object" });
+    return failures;
+}
+
+/** Problems only the host can tell: root, the host namespace and the uplink must exist. */
+export async function hostProblems(a: ResolvedEgressXdpArgs): Promise<CheckFailure[]> {
+    const failures: CheckFailure[] = [];
+    if (process.getuid?.() !== 0) failures.push({ property: "(user)", reason: "egress-xdp must run as root (CAP_NET_ADMIN, CAP_BPF)" });
+    if (a.hostNetns !== undefined && !existsSync(`/var/run/netns/${a.hostNetns}`)) {
+        failures.push({ property: "hostNetns", reason: `network namespace "${a.hostNetns}" does not exist (ip netns list)` });
+        return failures;
+    }
+    if (failures.length === 0 && !(await readLink({ resource: "config", netns: a.hostNetns }, a.sendDev))) {
+        failures.push({
+            property: "sendDev",
+            reason: `no interface "${a.sendDev}" in ${a.hostNetns ? `namespace ${a.hostNetns}` : "this namespace"} (ip link show)`,
+        });
+    }
+    return failures;
+}
+
+/** Checks the config and the host; throws one error naming every bad key, before any resource exists. */
+export async function validatedArgs(args: EgressXdpArgs, projectDir: string): Promise<ResolvedEgressXdpArgs> {
+    let failures = configProblems(args, projectDir);
+    if (failures.length === 0) failures = await hostProblems(resolveArgs(args));
+    if (failures.length > 0) {
+        const lines = failures.map((f) => `  ${f.property.startsWith("(") ? f.property : `egress-xdp:${f.property}`}: ${f.reason}`);
+        throw new pulumi.RunError(`invalid stack configuration (nothing was changed):\n${lines.join("\n")}`);
+    }
+    return { ...resolveArgs(args), xdpProgram: path.resolve(projectDir, resolveArgs(args).xdpProgram) };
+}

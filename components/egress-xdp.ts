@@ -1,0 +1,149 @@
+// EgressXdp: the recipe's whole topology as one component. Traffic sent from inside `namespace` leaves
+// through the veth pair, so the outer end *receives* it and the XDP program attached there sees it
+// before the bridge, NAT and the uplink (`sendDev`) send it on.
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
+import { mkdirSync, readFileSync } from "fs";
+import * as path from "path";
+import { clangArgv } from "../provider/bpf";
+import { Bridge } from "../provider/bridge";
+import { ForwardAccept } from "../provider/forward-rule";
+import { IpForwarding } from "../provider/ip-forwarding";
+import { Namespace } from "../provider/namespace";
+import { NatRule } from "../provider/nat-rule";
+import { Route } from "../provider/route";
+import { Tap } from "../provider/tap";
+import { VethPair } from "../provider/veth-pair";
+import { XdpAttachment } from "../provider/xdp-attachment";
+import { XdpMode, formatIpv4, networkOf, parseCidr } from "../provider/validate";
+
+export interface EgressXdpArgs {
+    /** The uplink traffic leaves by (the recipe's $send_dev), in `hostNetns`. */
+    sendDev: string;
+    /** The namespace that plays the host; default: the one `pulumi` runs in. */
+    hostNetns?: string;
+    /** The inner namespace that traffic is sent from. Default eXDP. */
+    namespace?: string;
+    bridge?: string;
+    tap?: string;
+    /** The veth end in the host namespace, where the XDP program runs. */
+    vethOuter?: string;
+    /** The veth end inside `namespace`. */
+    vethInner?: string;
+    /** The bridge's address, the inner namespace's gateway. Default 10.0.0.1/24. */
+    outerAddress?: string;
+    /** The inner veth end's address, in the same subnet. Default 10.0.0.2/24. */
+    innerAddress?: string;
+    /** An XDP program: a C file (built with clang during `pulumi up`) or a prebuilt object. */
+    xdpProgram?: string;
+    /** The ELF section of the program. Default "xdp". */
+    xdpSection?: string;
+    xdpMode?: XdpMode;
+    /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
+    dropPrefixes?: string[];
+}
+
+/** The recipe's defaults, for anything the args leave out. */
+export const egressXdpDefaults = {
+    namespace: "eXDP", bridge: "br_1", tap: "tap_1", vethOuter: "veth_1a", vethInner: "veth_1b",
+    outerAddress: "10.0.0.1/24", innerAddress: "10.0.0.2/24", xdpProgram: "bpf/xdp_stats.c", xdpSection: "xdp",
+    xdpMode: "native" as XdpMode, dropPrefixes: [] as string[],
+};
+
+export type ResolvedEgressXdpArgs = typeof egressXdpDefaults & { sendDev: string; hostNetns?: string };
+
+export function resolveArgs(args: EgressXdpArgs): ResolvedEgressXdpArgs {
+    const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+    return { ...egressXdpDefaults, ...defined } as ResolvedEgressXdpArgs;
+}
+
+/** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
+function subnetOf(cidr: string): string {
+    const parsed = parseCidr(cidr)!;
+    return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
+}
+
+export class EgressXdp extends pulumi.ComponentResource {
+    readonly namespace: pulumi.Output<string>;
+    readonly bridge: pulumi.Output<string>;
+    readonly tap: pulumi.Output<string>;
+    readonly vethOuter: pulumi.Output<string>;
+    readonly vethInner: pulumi.Output<string>;
+    readonly outerAddress: pulumi.Output<string>;
+    readonly innerAddress: pulumi.Output<string>;
+    readonly xdpProgramId: pulumi.Output<number>;
+    readonly xdpProgramTag: pulumi.Output<string>;
+    readonly xdpMode: pulumi.Output<string>;
+    /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
+    readonly execPrefix: pulumi.Output<string[]>;
+
+    constructor(name: string, args: EgressXdpArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("egressxdp:index:EgressXdp", name, {}, opts);
+        const a = resolveArgs(args);
+        const child = (deps: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: deps });
+        const host = a.hostNetns;
+
+        // The recipe's order: veth, tap, bridge, namespace, NAT, addresses, route; then XDP.
+        const namespace = new Namespace(`${name}-namespace`, { name: a.namespace }, child());
+        const bridge = new Bridge(`${name}-bridge`, { name: a.bridge, netns: host, addresses: [a.outerAddress] }, child());
+        const tap = new Tap(`${name}-tap`, { name: a.tap, netns: host, master: a.bridge }, child([bridge]));
+        const veth = new VethPair(`${name}-veth`, {
+            name: a.vethOuter, netns: host, master: a.bridge,
+            peerName: a.vethInner, peerNetns: a.namespace, peerAddresses: [a.innerAddress],
+        }, child([bridge, namespace]));
+        new IpForwarding(`${name}-ip-forward`, { netns: host }, child());
+        new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: a.bridge },
+            child([bridge]));
+        new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: a.bridge }, child([bridge]));
+        // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
+        new NatRule(`${name}-nat-uplink`,
+            { netns: host, outInterface: a.sendDev, sourceCidr: subnetOf(a.innerAddress) }, child());
+        new Route(`${name}-default-route`, {
+            netns: a.namespace, destination: "default", via: a.outerAddress.split("/")[0],
+        }, child([veth]));
+
+        const objectPath = this.buildProgram(name, a.xdpProgram, child());
+        const xdp = new XdpAttachment(`${name}-xdp`, {
+            interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode,
+            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: "drop_prefixes", prefixes: a.dropPrefixes } } : {}),
+        }, child([veth]));
+
+        this.namespace = namespace.name;
+        this.bridge = bridge.name;
+        this.tap = tap.name;
+        this.vethOuter = veth.name;
+        this.vethInner = veth.peerName;
+        this.outerAddress = pulumi.output(a.outerAddress);
+        this.innerAddress = pulumi.output(a.innerAddress);
+        this.xdpProgramId = xdp.progId;
+        this.xdpProgramTag = xdp.tag;
+        this.xdpMode = xdp.effectiveMode;
+        this.execPrefix = namespace.name.apply((ns) => ["ip", "netns", "exec", ns]);
+        this.registerOutputs({
+            namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
+            vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
+            xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
+            execPrefix: this.execPrefix,
+        });
+    }
+
+    /**
+     * A C source is compiled with clang by a local.Command whose trigger is the source's hash, so an
+     * edit shows in preview as a rebuild and re-attaches the program; an object file is used as is.
+     */
+    private buildProgram(name: string, program: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+        const source = path.resolve(program);
+        if (!source.endsWith(".c")) return pulumi.output(source);
+        const objectPath = path.resolve("bpf", "build", pulumi.getStack(), `${name}-${path.basename(source, ".c")}.o`);
+        mkdirSync(path.dirname(objectPath), { recursive: true });
+        const sourceHash = createHash("sha256").update(readFileSync(source)).digest("hex");
+        const build = new command.local.Command(`${name}-xdp-build`, {
+            // No shell: clang's argv is the interpreter and the output path its last argument.
+            interpreter: clangArgv(source, objectPath).slice(0, -1),
+            create: objectPath,
+            triggers: [sourceHash],
+        }, opts);
+        return build.stdout.apply(() => objectPath);
+    }
+}

@@ -1,0 +1,16 @@
+// The egress-xdp program: one EgressXdp per stack, configured by the stack's config (one stack per
+// uplink interface). See Pulumi.yaml for the keys and README.md for the topology.
+import * as pulumi from "@pulumi/pulumi";
+import { readConfig, validatedArgs } from "./components/config";
+import { EgressXdp } from "./components/egress-xdp";
+
+export = async () => {
+    const args = await validatedArgs(readConfig(new pulumi.Config()), __dirname);
+    const egress = new EgressXdp(pulumi.getStack(), args);
+    return {
+        namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
+        vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
+        xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, xdpMode: egress.xdpMode,
+        execPrefix: egress.execPrefix,
+    };
+};
