@@ -11,6 +11,6 @@ export = async () => {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
         vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
         xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, xdpMode: egress.xdpMode,
-        execPrefix: egress.execPrefix,
+        xdpMapIds: egress.xdpMapIds, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
     };
 };

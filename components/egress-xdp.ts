@@ -75,6 +75,10 @@ export class EgressXdp extends pulumi.ComponentResource {
     readonly xdpProgramId: pulumi.Output<number>;
     readonly xdpProgramTag: pulumi.Output<string>;
     readonly xdpMode: pulumi.Output<string>;
+    /** The program's maps by name, for reading its counters (components/counters.ts). */
+    readonly xdpMapIds: pulumi.Output<Record<string, number>>;
+    /** The namespace that plays the host ("" for the one pulumi runs in). */
+    readonly hostNetns: pulumi.Output<string>;
     /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
     readonly execPrefix: pulumi.Output<string[]>;
 
@@ -119,12 +123,14 @@ export class EgressXdp extends pulumi.ComponentResource {
         this.xdpProgramId = xdp.progId;
         this.xdpProgramTag = xdp.tag;
         this.xdpMode = xdp.effectiveMode;
+        this.xdpMapIds = xdp.mapIds;
+        this.hostNetns = pulumi.output(host ?? "");
         this.execPrefix = namespace.name.apply((ns) => ["ip", "netns", "exec", ns]);
         this.registerOutputs({
             namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
             vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
             xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
-            execPrefix: this.execPrefix,
+            xdpMapIds: this.xdpMapIds, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
         });
     }
 

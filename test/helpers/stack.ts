@@ -1,0 +1,72 @@
+// An egress-xdp stack (the root program) in a lab: the real engine on a throwaway backend, the stack
+// config pointing at the lab host and its uplink, and the checks the end-to-end tests share.
+import { Lab, inNs } from "./lab";
+import { Engine, newEngine, projectRoot } from "./engine";
+import { XdpCounters, readCounters } from "../../components/counters";
+
+/** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
+export type StackConfig = Record<string, string | string[]>;
+
+export interface StackOutputs {
+    namespace: string;
+    bridge: string;
+    tap: string;
+    vethOuter: string;
+    vethInner: string;
+    outerAddress: string;
+    innerAddress: string;
+    hostNetns: string;
+    xdpProgramId: number;
+    xdpProgramTag: string;
+    xdpMode: string;
+    xdpMapIds: Record<string, number>;
+    execPrefix: string[];
+}
+
+export interface LabStack {
+    engine: Engine;
+    /** The inner namespace this stack's traffic is sent from. */
+    namespace: string;
+    config: StackConfig;
+    outputs(): Promise<StackOutputs>;
+    /** Pings from inside the stack's namespace; true when every reply came back. */
+    ping(target: string, count?: number): Promise<boolean>;
+    counters(): Promise<XdpCounters>;
+    /** Destroys the stack (ignoring failures) and removes its backend. */
+    dispose(): Promise<void>;
+}
+
+/** The config a lab stack starts from: the lab's host netns and uplink, a namespace named for the lab. */
+export function labStackConfig(lab: Lab, name: string, overrides: StackConfig = {}): StackConfig {
+    return { hostNetns: lab.host, sendDev: lab.uplink, namespace: lab.netnsName(`i${name}`), ...overrides };
+}
+
+/** Writes a stack config with `pulumi config set-all` (lists by --path, e.g. dropPrefixes[0]). */
+export async function setStackConfig(engine: Engine, config: StackConfig): Promise<void> {
+    const pairs = Object.entries(config).flatMap(([key, value]) => Array.isArray(value)
+        ? value.map((item, i) => `egress-xdp:${key}[${i}]=${item}`)
+        : [`egress-xdp:${key}=${value}`]);
+    if (pairs.length === 0) return;
+    await engine.pulumi(["config", "set-all", "--path", ...pairs.flatMap((pair) => ["--plaintext", pair])]);
+}
+
+export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {}): Promise<LabStack> {
+    const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
+    const config = labStackConfig(lab, name, overrides);
+    await setStackConfig(engine, config);
+    const namespace = String(config.namespace);
+    const outputs = async () => JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as StackOutputs;
+    return {
+        engine, namespace, config, outputs,
+        ping: async (target, count = 1) => (await inNs(namespace,
+            ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
+        counters: async () => {
+            const out = await outputs();
+            return readCounters(out.hostNetns, out.xdpMapIds);
+        },
+        dispose: async () => {
+            await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
+            engine.dispose();
+        },
+    };
+}
