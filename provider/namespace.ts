@@ -3,6 +3,7 @@
 // a foreign one with our name is refused. Deleting it destroys everything inside (e.g. the inner veth
 // end): for our own namespace that is the point.
 import * as pulumi from "@pulumi/pulumi";
+import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
 import { applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink } from "./link";
 import { ownerFor } from "./owner";
@@ -107,7 +108,7 @@ export class Namespace extends pulumi.dynamic.Resource {
     declare readonly path: pulumi.Output<string>;
 
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(namespaceProvider, name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
+        super(engineSafe(namespaceProvider), name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
             "egressxdp", "Namespace");
     }
 }

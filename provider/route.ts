@@ -3,6 +3,7 @@
 // destination and metric is never taken over unless the user adopts an identical one, and delete
 // removes a route only while it still matches ours (destination, gateway, device).
 import * as pulumi from "@pulumi/pulumi";
+import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsExists } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
@@ -161,7 +162,7 @@ export class Route extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(routeProvider, name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
+        super(engineSafe(routeProvider), name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
             opts, "egressxdp", "Route");
     }
 }

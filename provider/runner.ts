@@ -75,7 +75,9 @@ export async function run(
     const exitCode = result.exitCode ?? -1;
     const stderr = String(result.stderr ?? "") || (result.failed && exitCode === -1 ? String(result.message) : "");
     if (exitCode !== 0 && !options.allowFailure) {
-        throw new CommandError(ctx.resource, full, exitCode, stderr, hintFor(stderr));
+        // Some tools (pulumi among them) report errors on stdout: show its end when stderr is empty.
+        const message = stderr || String(result.stdout ?? "").split("\n").slice(-25).join("\n");
+        throw new CommandError(ctx.resource, full, exitCode, message, hintFor(message));
     }
     return { stdout: String(result.stdout ?? ""), stderr, exitCode };
 }

@@ -1,6 +1,7 @@
 // Tap: a persistent layer-2 tap device, optionally a port of a bridge (`ip tuntap add dev NAME mode tap`).
 // With no program reading it a tap's operstate stays DOWN; `up` is the administrative UP flag.
 import * as pulumi from "@pulumi/pulumi";
+import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
     applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink, requireNetns,
@@ -111,7 +112,7 @@ export class Tap extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(tapProvider, name, {
+        super(engineSafe(tapProvider), name, {
             netns: undefined, mtu: undefined, up: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
         }, opts, "egressxdp", "Tap");

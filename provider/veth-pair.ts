@@ -2,6 +2,7 @@
 // (`ip link add NAME type veth peer name PEER [netns PEERNS]`). Deleting either end, or the namespace
 // of either end, destroys the whole pair, so the pair is one resource.
 import * as pulumi from "@pulumi/pulumi";
+import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
     applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
@@ -200,7 +201,7 @@ export class VethPair extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(vethPairProvider, name, {
+        super(engineSafe(vethPairProvider), name, {
             netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
             up: undefined, peerUp: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,

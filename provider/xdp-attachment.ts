@@ -11,6 +11,7 @@ import {
     AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
+import { engineSafe } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
 import { readLink, requireNetns } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
@@ -344,7 +345,7 @@ export class XdpAttachment extends pulumi.dynamic.Resource {
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(xdpAttachmentProvider, name, {
+        super(engineSafe(xdpAttachmentProvider), name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
             effectiveMode: undefined, mapIds: undefined,
         }, opts, "egressxdp", "XdpAttachment");

@@ -1,0 +1,109 @@
+// Issue 4 end to end: the root program (one EgressXdp) through the real engine, inside a lab host whose
+// uplink is a veth to a simulated upstream.
+import { expect } from "chai";
+import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import * as path from "path";
+import { packetsSeen } from "../../components/counters";
+import { readLink } from "../../provider/link";
+import { projectRoot } from "../helpers/engine";
+import { useLab } from "../helpers/kernel-suite";
+import { LabStack, newLabStack } from "../helpers/stack";
+import { tcpExchange } from "../helpers/traffic";
+
+describe("EgressXdp end to end (engine, root tier)", function () {
+    const stacks: LabStack[] = [];
+    const scratch: string[] = [];
+    // Registered before useLab's hooks, so the stacks are destroyed before the lab is compared.
+    afterEach(async function () {
+        for (const stack of stacks.splice(0)) await stack.dispose();
+        for (const file of scratch.splice(0)) rmSync(file, { recursive: true, force: true });
+    });
+    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const stack = async (name: string, config: Record<string, string | string[]> = {}) => {
+        const created = await newLabStack(lab(), name, config);
+        stacks.push(created);
+        return created;
+    };
+
+    it("brings the seed's topology up: ICMP and TCP leave NATed, XDP counts them, previews stay empty", async function () {
+        const s = await stack("main");
+        await s.engine.pulumi(["up", "--yes"]);
+        const out = await s.outputs();
+        expect(out).to.include({ namespace: s.namespace, bridge: "br_1", vethOuter: "veth_1a", xdpMode: "native" });
+        expect(out.execPrefix).to.deep.equal(["ip", "netns", "exec", s.namespace]);
+        const outer = await readLink({ resource: "t", netns: lab().host }, "veth_1a");
+        expect(outer?.xdp?.progId).to.equal(out.xdpProgramId);
+        expect(outer?.master).to.equal("br_1");
+
+        const before = packetsSeen(await s.counters());
+        expect(await s.ping(lab().serverAddress, 10)).to.equal(true);
+        const exchange = await tcpExchange(lab().upstream, lab().serverAddress, s.namespace, "hello through xdp");
+        expect(exchange.received).to.equal("hello through xdp");
+        expect(exchange.peerAddress, "the server sees the uplink's address (NAT)").to.equal(lab().uplinkAddress);
+        const counters = await s.counters();
+        expect(counters.stats!.icmp.packets).to.be.at.least(10);
+        expect(counters.stats!.tcp.packets).to.be.at.least(3);
+        expect(packetsSeen(counters) - before).to.be.at.least(13);
+
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
+        await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
+    });
+
+    it("drops the config's prefixes and counts the drops", async function () {
+        const s = await stack("drop", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] });
+        await s.engine.pulumi(["up", "--yes"]);
+        expect(await s.ping(lab().otherServerAddress, 5)).to.equal(false);
+        expect(await s.ping(lab().serverAddress, 5)).to.equal(true);
+        const counters = await s.counters();
+        expect(counters.verdicts!.dropped).to.be.at.least(5);
+        expect(counters.dropsByPrefix!["198.19.1.0/24"]).to.be.at.least(5);
+        expect(counters.verdicts!.passed).to.be.at.least(5);
+    });
+
+    it("rebuilds and re-attaches an edited program, never leaving the interface without one", async function () {
+        const dir = path.join(projectRoot, "bpf", "build", `edit-${lab().id}`);
+        mkdirSync(dir, { recursive: true });
+        scratch.push(dir);
+        const source = path.join(dir, "edited.c");
+        copyFileSync(path.join(projectRoot, "bpf", "xdp_stats.c"), source);
+        const s = await stack("edit", { xdpProgram: source });
+        await s.engine.pulumi(["up", "--yes"]);
+        const first = (await s.outputs()).xdpProgramId;
+
+        writeFileSync(source, readFileSync(source, "utf8").replace("return XDP_PASS;", "return XDP_PASS; /* edited */"));
+        const preview = (await s.engine.pulumi(["preview", "--diff"])).stdout;
+        expect(preview).to.match(/\+-\s*command:local:Command/);
+        expect(preview).to.match(/~\s*pulumi-nodejs:dynamic\/egressxdp:XdpAttachment/);
+
+        const samples: (number | undefined)[] = [];
+        let polling = true;
+        const poller = (async () => {
+            while (polling) samples.push((await readLink({ resource: "t", netns: lab().host }, "veth_1a"))?.xdp?.progId);
+        })();
+        try {
+            await s.engine.pulumi(["up", "--yes"]);
+        } finally {
+            polling = false;
+            await poller;
+        }
+        const second = (await s.outputs()).xdpProgramId;
+        expect(second).to.not.equal(first);
+        expect(samples.length).to.be.greaterThan(5);
+        expect(samples.filter((id) => id !== first && id !== second), "samples without our program").to.deep.equal([]);
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
+    });
+
+    it("runs two stacks with different names side by side on one lab host", async function () {
+        const a = await stack("a", { bridge: "br_a", tap: "tap_a", vethOuter: "veth_aa", vethInner: "veth_ab" });
+        const b = await stack("b", {
+            bridge: "br_b", tap: "tap_b", vethOuter: "veth_ba", vethInner: "veth_bb",
+            outerAddress: "10.1.0.1/24", innerAddress: "10.1.0.2/24",
+        });
+        await a.engine.pulumi(["up", "--yes"]);
+        await b.engine.pulumi(["up", "--yes"]);
+        expect(await a.ping(lab().serverAddress, 3)).to.equal(true);
+        expect(await b.ping(lab().serverAddress, 3)).to.equal(true);
+        await a.engine.pulumi(["destroy", "--yes"]);
+        expect(await b.ping(lab().serverAddress, 3), "b still works after a is destroyed").to.equal(true);
+    });
+});
