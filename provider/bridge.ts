@@ -1,13 +1,10 @@
 // Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { engineSafe } from "./dynamic";
-import { diffProperties } from "./diff";
-import {
-    applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink, requireNetns,
-} from "./link";
-import { ownerFor, qualifiedId } from "./owner";
+import { ownerFor } from "./owner";
 import { LinkState } from "./parse";
-import { RunContext, run } from "./runner";
+import { run } from "./runner";
+import { singleLinkProvider } from "./single-link";
 import { CheckFailure, checkLinkProperties, checkListProperty, interfaceCidrProblem, sortedListInput } from "./validate";
 
 export interface BridgeArgs {
@@ -40,10 +37,6 @@ export interface BridgeOutputs extends BridgeInputs {
     mac: string;
 }
 
-function context(inputs: { name: string; netns?: string }): RunContext {
-    return { resource: `Bridge ${inputs.name}`, netns: inputs.netns };
-}
-
 function outputsOf(inputs: BridgeInputs, link: LinkState): BridgeOutputs {
     return {
         ...inputs, mtu: link.mtu, up: link.up, addresses: [...link.addresses].sort(),
@@ -58,48 +51,19 @@ export function checkBridge(news: Record<string, unknown>): { inputs: BridgeInpu
     return { inputs: { ...news, addresses: sortedListInput(news.addresses), up: news.up ?? true } as BridgeInputs, failures };
 }
 
-export const bridgeProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds: BridgeInputs, news: Record<string, unknown>) {
-        return checkBridge(news);
+export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
+    typeName: "Bridge",
+    kind: "bridge",
+    addArgv: (name) => ["ip", "link", "add", "name", name, "type", "bridge"],
+    // Pin the MAC: an unpinned bridge takes the lowest port MAC, which would drift as ports join.
+    afterAdd: async (ctx, link) => {
+        await run(ctx, ["ip", "link", "set", "dev", link.ifname, "address", link.mac]);
     },
-
-    async diff(_id: string, olds: BridgeOutputs, news: BridgeInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["name", "netns"], updateOn: ["addresses", "mtu", "up"], observed: ["mtu"],
-            deleteBeforeReplace: true,
-        });
-    },
-
-    async create(inputs: BridgeInputs) {
-        const ctx = context(inputs);
-        requireNetns(ctx.resource, "netns", inputs.netns);
-        if (await claimLinkNameOfKind(ctx, inputs.name, "bridge", inputs.owner, inputs.adopt) === "create") {
-            await run(ctx, ["ip", "link", "add", "name", inputs.name, "type", "bridge"]);
-        }
-        await markLink(ctx, inputs.name, inputs.owner);
-        const created = await readExistingLink(ctx, inputs.name);
-        // Pin the MAC: an unpinned bridge takes the lowest port MAC, which would drift as ports join.
-        await run(ctx, ["ip", "link", "set", "dev", inputs.name, "address", created.mac]);
-        await applyLinkSettings(ctx, inputs.name, inputs, created);
-        return { id: qualifiedId(inputs.netns, inputs.name), outs: outputsOf(inputs, await readExistingLink(ctx, inputs.name)) };
-    },
-
-    async read(id: string, props: BridgeOutputs) {
-        const link = await readLink(context(props), props.name);
-        if (!link || link.kind !== "bridge") return {};
-        return { id, props: outputsOf(props, link) };
-    },
-
-    async update(_id: string, olds: BridgeOutputs, news: BridgeInputs) {
-        const ctx = context(news);
-        await applyLinkSettings(ctx, news.name, news, await readExistingLink(ctx, olds.name));
-        return { outs: outputsOf(news, await readExistingLink(ctx, news.name)) };
-    },
-
-    async delete(_id: string, props: BridgeOutputs) {
-        await deleteOwnedLink(context(props), props.name, props.owner);
-    },
-};
+    check: checkBridge,
+    diff: { replaceOn: ["name", "netns"], updateOn: ["addresses", "mtu", "up"], observed: ["mtu"], deleteBeforeReplace: true },
+    settings: (inputs) => inputs,
+    outputsOf,
+});
 
 /** A Linux bridge, e.g. the recipe's br_1 with 10.0.0.1/24. */
 export class Bridge extends pulumi.dynamic.Resource {

@@ -2,13 +2,9 @@
 // With no program reading it a tap's operstate stays DOWN; `up` is the administrative UP flag.
 import * as pulumi from "@pulumi/pulumi";
 import { engineSafe } from "./dynamic";
-import { diffProperties } from "./diff";
-import {
-    applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink, requireNetns,
-} from "./link";
-import { ownerFor, qualifiedId } from "./owner";
-import { LinkState, linkKindOf } from "./parse";
-import { RunContext, run } from "./runner";
+import { ownerFor } from "./owner";
+import { LinkState } from "./parse";
+import { singleLinkProvider } from "./single-link";
 import { CheckFailure, checkLinkProperties, checkProperty, interfaceNameProblem } from "./validate";
 
 export interface TapArgs {
@@ -41,10 +37,6 @@ export interface TapOutputs extends TapInputs {
     mac: string;
 }
 
-function context(inputs: { name: string; netns?: string }): RunContext {
-    return { resource: `Tap ${inputs.name}`, netns: inputs.netns };
-}
-
 function outputsOf(inputs: TapInputs, link: LinkState): TapOutputs {
     return { ...inputs, mtu: link.mtu, up: link.up, master: link.master, ifindex: link.ifindex, mac: link.mac };
 }
@@ -56,49 +48,16 @@ export function checkTap(news: Record<string, unknown>): { inputs: TapInputs; fa
     return { inputs: { ...news, up: news.up ?? true } as TapInputs, failures };
 }
 
-/** Brings an existing tap to the inputs and returns what the kernel then reports. */
-async function configure(ctx: RunContext, inputs: TapInputs): Promise<TapOutputs> {
-    await applyLinkSettings(ctx, inputs.name, { ...inputs, master: inputs.master ?? null },
-        await readExistingLink(ctx, inputs.name));
-    return outputsOf(inputs, await readExistingLink(ctx, inputs.name));
-}
-
-export const tapProvider: pulumi.dynamic.ResourceProvider = {
-    async check(_olds: TapInputs, news: Record<string, unknown>) {
-        return checkTap(news);
-    },
-
-    async diff(_id: string, olds: TapOutputs, news: TapInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["name", "netns"], updateOn: ["mtu", "up", "master"], observed: ["mtu"],
-            deleteBeforeReplace: true,
-        });
-    },
-
-    async create(inputs: TapInputs) {
-        const ctx = context(inputs);
-        requireNetns(ctx.resource, "netns", inputs.netns);
-        if (await claimLinkNameOfKind(ctx, inputs.name, "tap", inputs.owner, inputs.adopt) === "create") {
-            await run(ctx, ["ip", "tuntap", "add", "dev", inputs.name, "mode", "tap"]);
-        }
-        await markLink(ctx, inputs.name, inputs.owner);
-        return { id: qualifiedId(inputs.netns, inputs.name), outs: await configure(ctx, inputs) };
-    },
-
-    async read(id: string, props: TapOutputs) {
-        const link = await readLink(context(props), props.name);
-        if (!link || linkKindOf(link) !== "tap") return {};
-        return { id, props: outputsOf(props, link) };
-    },
-
-    async update(_id: string, _olds: TapOutputs, news: TapInputs) {
-        return { outs: await configure(context(news), news) };
-    },
-
-    async delete(_id: string, props: TapOutputs) {
-        await deleteOwnedLink(context(props), props.name, props.owner);
-    },
-};
+export const tapProvider = singleLinkProvider<TapInputs, TapOutputs>({
+    typeName: "Tap",
+    kind: "tap",
+    addArgv: (name) => ["ip", "tuntap", "add", "dev", name, "mode", "tap"],
+    check: checkTap,
+    diff: { replaceOn: ["name", "netns"], updateOn: ["mtu", "up", "master"], observed: ["mtu"], deleteBeforeReplace: true },
+    // An unset master means no bridge, so an update can leave one.
+    settings: (inputs) => ({ ...inputs, master: inputs.master ?? null }),
+    outputsOf,
+});
 
 /** A tap device, e.g. the recipe's tap_1 as a port of br_1. */
 export class Tap extends pulumi.dynamic.Resource {
