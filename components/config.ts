@@ -1,8 +1,9 @@
 // The stack config of project egress-xdp: read, checked before anything changes (so a bad key fails
 // at preview, naming the key), and turned into EgressXdp args.
 import * as pulumi from "@pulumi/pulumi";
-import { existsSync } from "fs";
+import { existsSync, readFileSync } from "fs";
 import * as path from "path";
+import { readBpfObject, resolveSection } from "../provider/bpf";
 import { readLink } from "../provider/link";
 import {
     CheckFailure, checkListProperty, checkProperty, interfaceCidrProblem, interfaceNameProblem, netnsNameProblem,
@@ -24,6 +25,27 @@ export function readConfig(config: pulumi.Config): EgressXdpArgs {
         values[key] = key === "dropPrefixes" ? config.getObject<string[]>(key) : config.get(key) || undefined;
     }
     return values as unknown as EgressXdpArgs;
+}
+
+/**
+ * Whether the program holds the section: a prebuilt object is read as ELF; a C source must declare
+ * it with SEC("...") (clang would otherwise build an object iproute2 cannot attach).
+ */
+export function sectionProblem(program: string, section: string): string | undefined {
+    if (program.endsWith(".o")) {
+        let info;
+        try {
+            info = readBpfObject(readFileSync(program));
+        } catch (error) {
+            return `${program} ${(error as Error).message}`;
+        }
+        const resolved = resolveSection(info, section, undefined);
+        return "problem" in resolved ? `${program} ${resolved.problem}` : undefined;
+    }
+    const declared = [...readFileSync(program, "utf8").matchAll(/\bSEC\("([^"]+)"\)/g)].map((m) => m[1])
+        .filter((name) => name !== "license" && name !== ".maps");
+    return declared.includes(section) ? undefined
+        : `${program} declares no SEC("${section}"); its program sections: ${declared.join(", ") || "none"}`;
 }
 
 /** Every problem with the args that can be seen without looking at the host. */
@@ -58,6 +80,10 @@ export function configProblems(args: EgressXdpArgs, projectDir: string): CheckFa
     const program = path.resolve(projectDir, a.xdpProgram);
     if (!existsSync(program)) failures.push({ property: "xdpProgram", reason: `${program} does not exist` });
     else if (!/\.(c|o)$/.test(program)) failures.push({ property: "xdpProgram", reason: "must be a .c source or a .o object" });
+    else {
+        const problem = sectionProblem(program, a.xdpSection);
+        if (problem) failures.push({ property: "xdpSection", reason: problem });
+    }
     return failures;
 }
 
