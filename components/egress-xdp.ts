@@ -48,8 +48,13 @@ export interface EgressXdpArgs {
 export const egressXdpDefaults = {
     namespace: "eXDP", bridge: "br_1", tap: "tap_1", vethOuter: "veth_1a", vethInner: "veth_1b",
     outerAddress: "10.0.0.1/24", innerAddress: "10.0.0.2/24", xdpProgram: "bpf/xdp_stats.c", xdpSection: "xdp",
-    xdpMode: "native" as XdpMode, dropPrefixes: [] as string[],
+    // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
+    // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
+    xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[],
 };
+
+/** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
+export const dropListMap = "drop_prefixes";
 
 export type ResolvedEgressXdpArgs = typeof egressXdpDefaults & { sendDev: string; hostNetns?: string };
 
@@ -110,7 +115,7 @@ export class EgressXdp extends pulumi.ComponentResource {
         const objectPath = this.buildProgram(name, a.xdpProgram, child());
         const xdp = new XdpAttachment(`${name}-xdp`, {
             interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode,
-            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: "drop_prefixes", prefixes: a.dropPrefixes } } : {}),
+            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, prefixes: a.dropPrefixes } } : {}),
         }, child([veth]));
 
         this.namespace = namespace.name;

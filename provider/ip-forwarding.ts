@@ -40,6 +40,15 @@ export function claimForwarding(ledger: ForwardingLedger | undefined, owner: str
 }
 
 /**
+ * The value a holder found before it changed anything: `found`, unless the ledger already lists the
+ * holder. Then its own create was interrupted after setting the value (pulumi killed), `found` is that
+ * value, and the ledger's original is what was there before.
+ */
+export function previousForwarding(ledger: ForwardingLedger | undefined, owner: string, found: SysctlValue): SysctlValue {
+    return ledger && owner in ledger.holders ? ledger.original : found;
+}
+
+/**
  * Removes a holder. The last one out gets the original value to restore and the ledger goes away;
  * without a ledger the caller's own `previous` is restored.
  */
@@ -118,13 +127,15 @@ async function writeForwarding(ctx: RunContext, value: SysctlValue): Promise<voi
     await run(ctx, ["sysctl", "-q", "-w", `${forwardKey}=${value}`]);
 }
 
-/** Joins the namespace's ledger and sets the wanted value; returns the value found before. */
+/** Joins the namespace's ledger and sets the wanted value; returns the value found before (see previousForwarding). */
 async function applyForwarding(inputs: IpForwardingInputs): Promise<SysctlValue> {
     const ctx = context(inputs);
     const found = await readForwarding(ctx);
     const wanted: SysctlValue = inputs.enabled ? "1" : "0";
     let conflict: string | undefined;
+    let previous = found;
     changeLedger(forwardingLedgerPath(inputs.netns), (ledger) => {
+        previous = previousForwarding(ledger, inputs.owner, found);
         const claim = claimForwarding(ledger, inputs.owner, found, wanted);
         conflict = claim.conflict;
         return claim.ledger;
@@ -134,7 +145,7 @@ async function applyForwarding(inputs: IpForwardingInputs): Promise<SysctlValue>
             `${wanted === "1" ? "0" : "1"}; nothing was changed. Make both resources want the same value.`);
     }
     await writeForwarding(ctx, wanted);
-    return found;
+    return previous;
 }
 
 export function checkIpForwarding(news: Record<string, unknown>): { inputs: IpForwardingInputs; failures: CheckFailure[] } {

@@ -1,7 +1,10 @@
 // Link operations shared by Bridge, Tap and VethPair: read one link, claim a name, apply settings,
 // delete what we own. Ownership is marked in the link's ifalias, so a device left by an interrupted
-// run of the same resource is recognised as ours, and a foreign device with our name is refused.
+// run of the same resource is recognised as ours, and a foreign device with our name is refused. A
+// new link carries no mark until the alias is written; a creation note (provider/notes.ts) covers
+// that moment (see addOwnedLinks).
 import * as fs from "fs";
+import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { LinkState, linkKindOf, parseLinks } from "./parse";
 import { RunContext, netnsPath, run } from "./runner";
 
@@ -27,16 +30,24 @@ export async function readLink(ctx: RunContext, name: string): Promise<LinkState
     return parseLinks(result.stdout)[0];
 }
 
+const creationNote = (ctx: RunContext, name: string): NoteKey => ({ kind: "link", netns: ctx.netns, name });
+
+/** Whether `owner` added the link `name` in a create that was killed before it could mark the link. */
+export function addedByKilledCreate(ctx: RunContext, name: string, owner: string): boolean {
+    return readNote(creationNote(ctx, name))?.owner === owner;
+}
+
 /**
  * Decides what create does with a name: "create" when it is free, "adopt" when the link there is
- * ours (marked by an earlier, interrupted run) or the user asked to adopt; otherwise it throws and
- * leaves the existing link alone.
+ * ours (marked by an earlier, interrupted run, or unmarked with our creation note: that run was killed
+ * right after adding it) or the user asked to adopt; otherwise it throws and leaves the existing link alone.
  */
 export async function claimLinkName(ctx: RunContext, name: string, owner: string, adopt: boolean | undefined):
     Promise<"create" | "adopt"> {
     const existing = await readLink(ctx, name);
     if (!existing) return "create";
     if (adopt || existing.alias === ownerMark(owner)) return "adopt";
+    if (!existing.alias && addedByKilledCreate(ctx, name, owner)) return "adopt";
     throw new Error(`${ctx.resource}: a link named ${name} already exists${ctx.netns ? ` in netns ${ctx.netns}` : ""}` +
         ` (${existing.kind || "device"}, ifindex ${existing.ifindex}) and was not created by this resource; ` +
         "it was left untouched. Pick another name, remove it yourself, or set `adopt: true` to manage it.");
@@ -103,6 +114,25 @@ export async function applyLinkSettings(ctx: RunContext, name: string, want: Lin
 /** Marks a link as ours, so an interrupted run's leftovers are recognised and others' are not. */
 export async function markLink(ctx: RunContext, name: string, owner: string): Promise<void> {
     await run(ctx, ["ip", "link", "set", "dev", name, "alias", ownerMark(owner)]);
+    removeNote(creationNote(ctx, name));
+}
+
+/**
+ * Adds links with `add` (one command, e.g. a veth pair's two ends) and marks them ours. From before
+ * the add until the marks are written a creation note names the owner, so claimLinkName still knows
+ * the links as ours when pulumi is killed in between. A failed add removes the notes: whatever holds
+ * the names then is not ours.
+ */
+export async function addOwnedLinks(links: { ctx: RunContext; name: string }[], owner: string,
+    add: () => Promise<unknown>): Promise<void> {
+    for (const { ctx, name } of links) writeNote(creationNote(ctx, name), { owner });
+    try {
+        await add();
+    } catch (error) {
+        for (const { ctx, name } of links) removeNote(creationNote(ctx, name));
+        throw error;
+    }
+    for (const { ctx, name } of links) await markLink(ctx, name, owner);
 }
 
 /** Reads a link that must exist (after create or update), failing with the resource's name. */

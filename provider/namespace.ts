@@ -2,10 +2,14 @@
 // marked in the ifalias of its lo, so a namespace left by an interrupted run is recognised as ours and
 // a foreign one with our name is refused. Deleting it destroys everything inside (e.g. the inner veth
 // end): for our own namespace that is the point.
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
-import { applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink } from "./link";
+import {
+    addOwnedLinks, addedByKilledCreate, applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink,
+} from "./link";
 import { ownerFor } from "./owner";
 import { RunContext, netnsPath, run } from "./runner";
 import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
@@ -39,9 +43,17 @@ function outside(inputs: { name: string }): RunContext {
     return { resource: `Namespace ${inputs.name}` };
 }
 
-/** The owner mark on the namespace's lo; undefined when the namespace is gone. */
+/**
+ * Whether the namespace's file exists with no namespace mounted on it: `ip netns add` creates the file
+ * first and mounts the new namespace a moment later, so a kill in between leaves such a file.
+ */
+function halfMade(name: string): boolean {
+    return netnsExists(name) && fs.statSync(netnsPath(name)).dev === fs.statSync(path.dirname(netnsPath(name))).dev;
+}
+
+/** The owner mark on the namespace's lo; undefined when there is no namespace (also a half-made one). */
 async function readMark(name: string): Promise<string | undefined> {
-    if (!netnsExists(name)) return undefined;
+    if (!netnsExists(name) || halfMade(name)) return undefined;
     return (await readLink(context({ name }), "lo"))?.alias ?? "";
 }
 
@@ -72,20 +84,32 @@ export const namespaceProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: NamespaceInputs) {
         const ctx = context(inputs);
         const mark = await readMark(inputs.name);
+        const ours = mark === ownerMark(inputs.owner) || (mark === "" && addedByKilledCreate(ctx, "lo", inputs.owner));
         if (mark === undefined) {
-            await run(outside(inputs), ["ip", "netns", "add", inputs.name]);
-        } else if (mark !== ownerMark(inputs.owner) && !inputs.adopt) {
+            if (halfMade(inputs.name)) {
+                if (!addedByKilledCreate(ctx, "lo", inputs.owner)) {
+                    throw new Error(`${ctx.resource}: ${netnsPath(inputs.name)} exists but holds no namespace, and this ` +
+                        "resource did not make it; it was left untouched. Remove it (`ip netns del NAME`) or pick another name.");
+                }
+                // Our own `ip netns add`, killed before it mounted the namespace: clear the way.
+                await run(outside(inputs), ["ip", "netns", "del", inputs.name]);
+            }
+            // The mark goes on its lo, which `ip netns add` makes: a note covers the moment before it is marked.
+            await addOwnedLinks([{ ctx, name: "lo" }], inputs.owner,
+                () => run(outside(inputs), ["ip", "netns", "add", inputs.name]));
+        } else if (ours || inputs.adopt) {
+            await markLink(ctx, "lo", inputs.owner);
+        } else {
             throw new Error(`${ctx.resource}: a network namespace named ${inputs.name} already exists` +
                 ` (${netnsPath(inputs.name)}) and was not created by this resource; it was left untouched.` +
                 " Pick another name, remove it yourself, or set `adopt: true` to manage it.");
         }
-        await markLink(ctx, "lo", inputs.owner);
         await applyLinkSettings(ctx, "lo", { up: inputs.loUp }, await readExistingLink(ctx, "lo"));
         return { id: inputs.name, outs: await outputsOf(inputs) };
     },
 
     async read(id: string, props: NamespaceOutputs) {
-        if (!netnsExists(props.name)) return {};
+        if (!netnsExists(props.name) || halfMade(props.name)) return {};
         return { id, props: await outputsOf(props) };
     },
 

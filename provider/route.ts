@@ -1,7 +1,11 @@
 // Route: one IPv4 route with a gateway in a namespace, e.g. the inner namespace's
-// `ip route add default via 10.0.0.1`. Routes carry no owner mark, so an existing route for the same
-// destination and metric is never taken over unless the user adopts an identical one, and delete
-// removes a route only while it still matches ours (destination, gateway, device).
+// `ip route add default via 10.0.0.1`. A route has no alias or comment to carry an owner mark; ours
+// carry egress-xdp's route protocol number instead (`proto 77`). A route for the same destination and
+// metric in the namespace with that protocol is this resource's own (two Routes cannot hold one
+// destination and metric in one namespace), e.g. left by an interrupted create, and is taken back;
+// any other existing route is never taken over unless the user adopts an identical one (it then gets
+// our protocol). Delete removes a route only while it still matches ours (destination, gateway,
+// device, protocol).
 import * as pulumi from "@pulumi/pulumi";
 import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
@@ -77,16 +81,26 @@ function routeId(inputs: RouteInputs): string {
     return qualifiedId(inputs.netns, `${inputs.destination}${metric}`);
 }
 
-/** `ip route VERB ...` for the route; metric 0 is spelled out so del never removes a route of another metric. */
+/**
+ * The route protocol (rtm_protocol) egress-xdp's routes carry, its owner mark: unassigned in
+ * /etc/iproute2/rt_protos and the kernel's RTPROT_* list, so `ip route` shows it as `proto 77`.
+ */
+export const routeProtocol = 77;
+
+/**
+ * `ip route VERB ...` for the route, with our protocol; metric 0 is spelled out so del never removes
+ * a route of another metric, and the protocol makes del remove only a route of ours.
+ */
 function routeCommand(verb: "add" | "replace" | "del", route: RouteInputs): string[] {
     return ["ip", "route", verb, route.destination, "via", route.via, ...(route.dev ? ["dev", route.dev] : []),
-        "metric", String(route.metric ?? 0)];
+        "metric", String(route.metric ?? 0), "proto", String(routeProtocol)];
 }
 
-/** The routes for the destination and metric; none when the namespace is gone. */
-async function readRoutes(ctx: RunContext, inputs: RouteInputs): Promise<RouteState[]> {
+/** The routes for the destination and metric (`ours`: only those with our protocol); none when the namespace is gone. */
+async function readRoutes(ctx: RunContext, inputs: RouteInputs, ours = false): Promise<RouteState[]> {
     if (!netnsExists(inputs.netns)) return [];
-    const show = ["ip", "-json", "route", "show", inputs.destination, "metric", String(inputs.metric ?? 0)];
+    const show = ["ip", "-json", "route", "show", inputs.destination, "metric", String(inputs.metric ?? 0),
+        ...(ours ? ["proto", String(routeProtocol)] : [])];
     return parseRoutes((await run(ctx, show)).stdout);
 }
 
@@ -123,12 +137,18 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: RouteInputs) {
         const ctx = context(inputs);
         const existing = await readRoutes(ctx, inputs);
+        const ours = existing.length > 0 && (await readRoutes(ctx, inputs, true)).length > 0;
+        const adoptable = !!inputs.adopt && existing.some((r) => routeMatches(r, inputs));
         if (existing.length === 0) {
             await run(ctx, routeCommand("add", inputs));
-        } else if (!inputs.adopt || !existing.some((r) => routeMatches(r, inputs))) {
+        } else if (ours || adoptable) {
+            // Ours (e.g. left by an interrupted create) or adopted: replace sets our gateway and protocol.
+            await run(ctx, routeCommand("replace", inputs));
+        } else {
             throw new Error(`${ctx.resource}: a route for this destination and metric already exists ` +
-                `(${existing.map(describeRoute).join("; ")}); it was left untouched. Routes carry no owner mark, so ` +
-                "remove it yourself, use another metric, or, if it is exactly the route you declare, set `adopt: true`.");
+                `(${existing.map(describeRoute).join("; ")}) without egress-xdp's protocol ${routeProtocol}; it was ` +
+                "left untouched. Remove it yourself, use another metric, or, if it is exactly the route you declare, " +
+                "set `adopt: true`.");
         }
         return { id: routeId(inputs), outs: await readBack(ctx, inputs) };
     },
@@ -148,7 +168,7 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: RouteOutputs) {
         const ctx = context(props);
-        if ((await readRoutes(ctx, props)).some((r) => routeMatches(r, props))) await run(ctx, routeCommand("del", props));
+        if ((await readRoutes(ctx, props, true)).some((r) => routeMatches(r, props))) await run(ctx, routeCommand("del", props));
     },
 };
 

@@ -25,8 +25,12 @@ export class CommandError extends Error {
         readonly stderr: string,
         readonly hint: string,
     ) {
-        super(`${resource}: \`${argv.join(" ")}\` failed (exit ${exitCode}): ${stderr.trim() || "no message"}` +
-            (hint ? `\n  what to do: ${hint}` : ""));
+        const message = `${resource}: \`${argv.join(" ")}\` failed (exit ${exitCode}): ${stderr.trim() || "no message"}` +
+            (hint ? `\n  what to do: ${hint}` : "");
+        super(message);
+        // Pulumi serializes this class into the dynamic provider as a function that calls Error without
+        // `new`, which sets no message on `this`: without this line the engine would show "undefined".
+        this.message = message;
         this.name = "CommandError";
     }
 }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DiffSpec, diffProperties } from "./diff";
 import {
-    LinkSettings, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink,
+    LinkSettings, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink,
     requireNetns,
 } from "./link";
 import { qualifiedId } from "./owner";
@@ -59,9 +59,10 @@ export function singleLinkProvider<Inputs extends SingleLinkInputs, Outputs>(
             const ctx = context(inputs);
             requireNetns(ctx.resource, "netns", inputs.netns);
             if (await claimLinkNameOfKind(ctx, inputs.name, spec.kind, inputs.owner, inputs.adopt) === "create") {
-                await run(ctx, spec.addArgv(inputs.name));
+                await addOwnedLinks([{ ctx, name: inputs.name }], inputs.owner, () => run(ctx, spec.addArgv(inputs.name)));
+            } else {
+                await markLink(ctx, inputs.name, inputs.owner);
             }
-            await markLink(ctx, inputs.name, inputs.owner);
             await spec.afterAdd?.(ctx, await readExistingLink(ctx, inputs.name));
             return { id: qualifiedId(inputs.netns, inputs.name), outs: await configure(ctx, inputs) };
         },

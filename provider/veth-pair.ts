@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { engineSafe } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
-    applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
+    addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
 } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, areVethPeers } from "./parse";
@@ -149,17 +149,21 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
             await claimLinkNameOfKind(ctx, inputs.name, "veth", inputs.owner, inputs.adopt),
             await claimLinkNameOfKind(peerCtx, inputs.peerName, "veth", inputs.owner, inputs.adopt),
         ];
-        if (claims.every((claim) => claim === "create")) {
+        const created = claims.every((claim) => claim === "create");
+        if (created) {
             // The peer is made in its namespace, named by path: iproute2 reads a name it cannot open as
             // a PID, and `netns 1` would put the peer in the root namespace.
             const peerPlace = inputs.peerNetns !== undefined && inputs.peerNetns !== inputs.netns
                 ? ["netns", netnsPath(inputs.peerNetns)] : [];
-            await run(ctx, ["ip", "link", "add", "dev", inputs.name, "type", "veth", "peer", "name", inputs.peerName,
-                ...peerPlace]);
+            await addOwnedLinks([{ ctx, name: inputs.name }, { ctx: peerCtx, name: inputs.peerName }], inputs.owner,
+                () => run(ctx, ["ip", "link", "add", "dev", inputs.name, "type", "veth", "peer", "name", inputs.peerName,
+                    ...peerPlace]));
         }
-        const pair = await readVerifiedPair(inputs); // before marking, so links that are no pair stay untouched
-        await markLink(ctx, inputs.name, inputs.owner);
-        await markLink(peerCtx, inputs.peerName, inputs.owner);
+        const pair = await readVerifiedPair(inputs); // before marking adopted links, so links that are no pair stay untouched
+        if (!created) {
+            await markLink(ctx, inputs.name, inputs.owner);
+            await markLink(peerCtx, inputs.peerName, inputs.owner);
+        }
         return { id: qualifiedId(inputs.netns, inputs.name), outs: await configure(inputs, pair) };
     },
 

@@ -1,7 +1,8 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
 // (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with an IPv4 drop-list map
 // filled from `prefixes`. There is no ownership mark on an XDP program: the program id recorded at
-// attach time is what makes a program ours.
+// attach time is what makes a program ours, and an attach note (see below) recognises the program an
+// interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -14,6 +15,7 @@ import {
 import { engineSafe } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
 import { readLink, requireNetns } from "./link";
+import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
@@ -272,6 +274,19 @@ function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState): XdpAttachme
     };
 }
 
+// The attach note (provider/notes.ts) of an interface names the owner from before the attach, and
+// the program id once known; delete removes it. A program found at create is this resource's own when
+// the note names its owner and either no id (killed during the attach) or that program's id (killed
+// before pulumi recorded it).
+const attachNote = (inputs: { interface: string; netns?: string }): NoteKey =>
+    ({ kind: "xdp", netns: inputs.netns, name: inputs.interface });
+
+/** Whether `xdp` was attached by an interrupted create of this resource. */
+function attachedByUs(inputs: XdpAttachmentInputs, xdp: XdpState): boolean {
+    const note = readNote(attachNote(inputs));
+    return note?.owner === inputs.owner && (note.progId === undefined || note.progId === xdp.progId);
+}
+
 export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: XdpAttachmentInputs, news: Record<string, unknown>) {
         return checkXdpAttachment(news);
@@ -288,13 +303,16 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         const ctx = context(inputs);
         requireNetns(ctx.resource, "netns", inputs.netns);
         const current = (await requireLink(ctx, inputs.interface)).xdp;
-        if (current && !inputs.adopt) {
+        if (current && !inputs.adopt && !attachedByUs(inputs, current)) {
             throw new Error(`${ctx.resource}: ${inputs.interface} already has XDP program ${current.progId} ` +
                 `(${current.name}, ${current.mode} mode) that this resource did not attach; it was left attached. Detach it ` +
                 `(\`ip link set dev ${inputs.interface} xdp off\`) or set \`adopt: true\` to replace it with this program.`);
         }
+        writeNote(attachNote(inputs), { owner: inputs.owner });
         await attach(ctx, inputs, current);
-        return { id: qualifiedId(inputs.netns, inputs.interface), outs: await settle(ctx, inputs) };
+        const outs = await settle(ctx, inputs);
+        writeNote(attachNote(inputs), { owner: inputs.owner, progId: outs.progId });
+        return { id: qualifiedId(inputs.netns, inputs.interface), outs };
     },
 
     async read(id: string, props: XdpAttachmentOutputs) {
@@ -316,15 +334,19 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode"]).length > 0) {
             await attach(ctx, news, current);
         }
-        return { outs: await settle(ctx, news) };
+        const outs = await settle(ctx, news);
+        writeNote(attachNote(news), { owner: news.owner, progId: outs.progId });
+        return { outs };
     },
 
     async delete(_id: string, props: XdpAttachmentOutputs) {
         const ctx = context(props);
         const xdp = (await readLink(ctx, props.interface))?.xdp;
         // Only the program we attached; a foreign one recorded by refresh is not ours to remove.
-        if (!xdp || xdp.progId !== props.progId || props.objectHash.startsWith(foreignHashPrefix)) return;
-        await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
+        if (xdp && xdp.progId === props.progId && !props.objectHash.startsWith(foreignHashPrefix)) {
+            await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
+        }
+        removeNote(attachNote(props));
     },
 };
 

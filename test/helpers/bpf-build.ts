@@ -30,3 +30,16 @@ export async function buildBpfObjects(names: string[]): Promise<BuiltObjects> {
         throw error;
     }
 }
+
+/** Builds the objects once before the suite's tests (mocha `before`) and removes them after; returns a getter. */
+export function useBuiltObjects(names: string[]): () => BuiltObjects {
+    let built: BuiltObjects | undefined;
+    before(async function () {
+        built = await buildBpfObjects(names);
+    });
+    after(() => built?.remove());
+    return () => {
+        if (!built) throw new Error("no objects: useBuiltObjects() hooks did not run");
+        return built;
+    };
+}

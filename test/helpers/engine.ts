@@ -12,18 +12,34 @@ export interface Engine {
     /** Removes the stack's backend directory and its stack config file. */
     dispose(): void;
     stack: string;
+    /** How `pulumi ARGS` is started, for starting it without waiting (e.g. to kill it mid-run). */
+    command(args: string[]): PulumiCommand;
 }
 
-/** A fresh backend directory and stack for the program in `programDir`. */
-export async function newEngine(programDir: string, stack: string): Promise<Engine> {
+export interface PulumiCommand {
+    argv: string[];
+    cwd: string;
+    env: Record<string, string>;
+}
+
+/**
+ * A fresh backend directory and stack for the program in `programDir`; `extraEnv` is added to the
+ * environment of every `pulumi` command.
+ */
+export async function newEngine(programDir: string, stack: string, extraEnv: Record<string, string> = {}): Promise<Engine> {
     const backend = mkdtempSync(path.join(tmpdir(), "egress-xdp-state-"));
-    const env = { PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "" };
-    const pulumi = (args: string[], options: { allowFailure?: boolean } = {}) =>
-        run({ resource: `pulumi ${args[0]}` }, [path.join(projectRoot, "scripts", "pulumi"), ...args,
-            "--stack", stack, "--non-interactive"], { ...options, cwd: programDir, env });
+    const env = { ...extraEnv, PULUMI_BACKEND_URL: `file://${backend}`, PULUMI_CONFIG_PASSPHRASE: "" };
+    const command = (args: string[]): PulumiCommand => ({
+        argv: [path.join(projectRoot, "scripts", "pulumi"), ...args, "--stack", stack, "--non-interactive"],
+        cwd: programDir, env,
+    });
+    const pulumi = (args: string[], options: { allowFailure?: boolean } = {}) => {
+        const { argv, cwd } = command(args);
+        return run({ resource: `pulumi ${args[0]}` }, argv, { ...options, cwd, env });
+    };
     await pulumi(["stack", "init"]);
     return {
-        pulumi, stack, dispose: () => {
+        pulumi, stack, command, dispose: () => {
             rmSync(backend, { recursive: true, force: true });
             rmSync(path.join(programDir, `Pulumi.${stack}.yaml`), { force: true });
         },

@@ -1,5 +1,8 @@
 // An egress-xdp stack (the root program) in a lab: the real engine on a throwaway backend, the stack
 // config pointing at the lab host and its uplink, and the checks the end-to-end tests share.
+import { readFileSync, rmSync, writeFileSync } from "fs";
+import * as path from "path";
+import { useLab } from "./kernel-suite";
 import { Lab, inNs } from "./lab";
 import { Engine, newEngine, projectRoot } from "./engine";
 import { XdpCounters, readCounters } from "../../components/counters";
@@ -50,8 +53,27 @@ export async function setStackConfig(engine: Engine, config: StackConfig): Promi
     await engine.pulumi(["config", "set-all", "--path", ...pairs.flatMap((pair) => ["--plaintext", pair])]);
 }
 
-export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {}): Promise<LabStack> {
-    const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
+/**
+ * Replaces the whole stack config by `config` (keys left out are unset), writing the stack's config
+ * file directly: faster than `pulumi config`, and any string, however malformed, arrives as written.
+ */
+export function replaceStackConfig(engine: Engine, config: StackConfig): void {
+    const file = path.join(engine.command([]).cwd, `Pulumi.${engine.stack}.yaml`);
+    const salt = readFileSync(file, "utf8").split("\n").filter((line) => line.startsWith("encryptionsalt:"));
+    // JSON strings and lists are YAML flow scalars and sequences, so every value is quoted safely.
+    const entries = Object.entries(config).map(([key, value]) => `  egress-xdp:${key}: ${JSON.stringify(value)}`);
+    writeFileSync(file, [...salt, ...(entries.length > 0 ? ["config:", ...entries] : []), ""].join("\n"));
+}
+
+/**
+ * Engine settings for lab stacks that run the program many times (fault tests): ts-node only
+ * transpiles it (tsc has type-checked it already), which saves seconds per run.
+ */
+export const fastEngineEnv = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
+
+export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {},
+    engineEnv: Record<string, string> = {}): Promise<LabStack> {
+    const engine = await newEngine(projectRoot, `${name}-${lab.id}`, engineEnv);
     const config = labStackConfig(lab, name, overrides);
     await setStackConfig(engine, config);
     const namespace = String(config.namespace);
@@ -67,6 +89,31 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
         dispose: async () => {
             await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
             engine.dispose();
+            // Where the component builds the stack's XDP object (see EgressXdp.buildProgram).
+            rmSync(path.join(projectRoot, "bpf", "build", engine.stack), { recursive: true, force: true });
+        },
+    };
+}
+
+/**
+ * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
+ * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
+ * is compared with its state before the test.
+ */
+export function useLabStacks(engineEnv: Record<string, string> = {}):
+    { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
+    const stacks: LabStack[] = [];
+    // Registered before useLab's hooks, so it runs first.
+    afterEach(async function () {
+        for (const stack of stacks.splice(0)) await stack.dispose();
+    });
+    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    return {
+        lab,
+        async stack(name, overrides = {}) {
+            const stack = await newLabStack(lab(), name, overrides, engineEnv);
+            stacks.push(stack);
+            return stack;
         },
     };
 }

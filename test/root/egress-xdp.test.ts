@@ -29,7 +29,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
         const s = await stack("main");
         await s.engine.pulumi(["up", "--yes"]);
         const out = await s.outputs();
-        expect(out).to.include({ namespace: s.namespace, bridge: "br_1", vethOuter: "veth_1a", xdpMode: "native" });
+        expect(out).to.include({ namespace: s.namespace, bridge: "br_1", vethOuter: "veth_1a", xdpMode: "generic" });
         expect(out.execPrefix).to.deep.equal(["ip", "netns", "exec", s.namespace]);
         const outer = await readLink({ resource: "t", netns: lab().host }, "veth_1a");
         expect(outer?.xdp?.progId).to.equal(out.xdpProgramId);

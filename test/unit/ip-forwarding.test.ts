@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { checkIpForwarding, claimForwarding, releaseForwarding } from "../../provider/ip-forwarding";
+import { checkIpForwarding, claimForwarding, previousForwarding, releaseForwarding } from "../../provider/ip-forwarding";
 
 describe("IpForwarding ledger", function () {
     it("records the value found by the first holder and keeps it for later holders", function () {
@@ -18,6 +18,13 @@ describe("IpForwarding ledger", function () {
         const ledger = { original: "0" as const, holders: { a: "1" as const } };
         expect(claimForwarding(ledger, "b", "1", "0")).to.deep.equal({ ledger, conflict: "a" });
         expect(claimForwarding(ledger, "a", "1", "0").ledger).to.deep.equal({ original: "0", holders: { a: "0" } });
+    });
+
+    it("takes the previous value from the ledger when an interrupted create of the same holder set it", function () {
+        const ledger = { original: "0" as const, holders: { a: "1" as const } };
+        expect(previousForwarding(ledger, "a", "1"), "a's own leftover").to.equal("0");
+        expect(previousForwarding(ledger, "b", "1"), "a later holder").to.equal("1");
+        expect(previousForwarding(undefined, "a", "0")).to.equal("0");
     });
 
     it("restores the original only when the last holder leaves", function () {

@@ -1,0 +1,54 @@
+// Scale: N EgressXdp instances in one stack (bench/fixtures/scale), fresh `up` and `destroy` timed for
+// each N, inside one lab host.
+import { existsSync, readdirSync, rmSync, rmdirSync } from "fs";
+import * as path from "path";
+import { Lab } from "../examples/simulated-uplink";
+import { Engine, newEngine, projectRoot } from "../test/helpers/engine";
+import { Timings, timedDestroy, timedUp } from "./control-plane";
+
+export const scaleFixture = path.join(projectRoot, "bench", "fixtures", "scale");
+
+export interface ScaleRow {
+    instances: number;
+    up: number;
+    destroy: number;
+}
+
+/**
+ * A scale stack in `lab` (`env` is added to every pulumi command); dispose() removes its backend,
+ * config file and built objects.
+ */
+export async function newScaleStack(lab: Lab, name = "scale", env: Record<string, string> = {}):
+    Promise<{ engine: Engine; dispose(): Promise<void> }> {
+    const engine = await newEngine(scaleFixture, `${name}-${lab.id}`, env);
+    const settings = {
+        labId: lab.id, hostNetns: lab.host, sendDev: lab.uplink, xdpProgram: path.join(projectRoot, "bpf", "xdp_stats.c"),
+    };
+    await engine.pulumi(["config", "set-all", ...Object.entries(settings).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`])]);
+    return {
+        engine,
+        dispose: async () => {
+            await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
+            engine.dispose();
+            // EgressXdp builds its objects under the program directory's bpf/build/<stack>.
+            rmSync(path.join(scaleFixture, "bpf", "build", engine.stack), { recursive: true, force: true });
+            for (const dir of [path.join(scaleFixture, "bpf", "build"), path.join(scaleFixture, "bpf")]) {
+                if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
+            }
+        },
+    };
+}
+
+export async function measureScale(engine: Engine, counts: number[]): Promise<ScaleRow[]> {
+    const rows: ScaleRow[] = [];
+    for (const count of counts) {
+        await engine.pulumi(["config", "set", "count", String(count)]);
+        const timings: Timings = {};
+        await timedUp(engine, timings);
+        const outputs = JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as { xdpModes: string[] };
+        if (outputs.xdpModes.length !== count) throw new Error(`scale stack made ${outputs.xdpModes.length} of ${count} instances`);
+        await timedDestroy(engine, timings);
+        rows.push({ instances: count, up: timings.up[0], destroy: timings.destroy[0] });
+    }
+    return rows;
+}

@@ -1,0 +1,43 @@
+// Notes in /run/egress-xdp that tie a kernel object to the resource making it while the object cannot
+// say so itself: a link between `ip link add` and the write of its owner mark, a namespace before its
+// lo is marked, an XDP program (which never carries a mark). A create interrupted in between (pulumi
+// killed) leaves the note, and the next create knows the object as its own. /run is emptied at boot,
+// as the objects are.
+import * as fs from "fs";
+import * as path from "path";
+
+export const notesDir = "/run/egress-xdp/notes";
+
+/** What a note is about: an object `name` in namespace `netns` (absent: the one pulumi runs in). */
+export interface NoteKey {
+    kind: "link" | "xdp";
+    netns?: string;
+    name: string;
+}
+
+export interface Note {
+    owner: string;
+    /** For an XDP attachment: the program id, once known. */
+    progId?: number;
+}
+
+/** One file per object; "@self" (no namespace name may hold '@') stands for the namespace pulumi runs in. */
+export function notePath(key: NoteKey): string {
+    return path.join(notesDir, key.kind, `${key.netns ?? "@self"}.${key.name}.json`);
+}
+
+export function writeNote(key: NoteKey, note: Note): void {
+    const file = notePath(key);
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify(note));
+    fs.renameSync(`${file}.tmp`, file);
+}
+
+export function readNote(key: NoteKey): Note | undefined {
+    const file = notePath(key);
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as Note : undefined;
+}
+
+export function removeNote(key: NoteKey): void {
+    fs.rmSync(notePath(key), { force: true });
+}

@@ -1,0 +1,101 @@
+// Issue 5, drift: someone changes the stack's objects behind pulumi's back. `pulumi refresh` must
+// report each change, the next `pulumi up` must repair it, traffic must flow through the XDP program
+// again and the preview must be empty. Each kind runs in its own lab, left exactly as before.
+import { expect } from "chai";
+import * as fs from "fs";
+import * as path from "path";
+import { AttachMode, xdpAttachArgv, xdpDetachArgv } from "../../provider/bpf";
+import { readLink } from "../../provider/link";
+import { parseIptablesRules } from "../../provider/parse";
+import { run } from "../../provider/runner";
+import { BuiltObjects, useBuiltObjects } from "../helpers/bpf-build";
+import { useFigures } from "../helpers/figures";
+import { eventually } from "../helpers/kernel-suite";
+import { Lab, inNs } from "../helpers/lab";
+import { LabStack, fastEngineEnv, useLabStacks } from "../helpers/stack";
+
+interface DriftContext {
+    lab: Lab;
+    stack: LabStack;
+    built: BuiltObjects;
+}
+
+/** Deletes the stack's iptables rules whose owner comment ends with `resource` (e.g. "nat-uplink"). */
+async function deleteOwnRules(c: DriftContext, table: string, chain: string, resource: string): Promise<void> {
+    const { stdout } = await inNs(c.lab.host, ["iptables", "-w", "-t", table, "-S", chain]);
+    const ours = parseIptablesRules(stdout).rules.filter((rule) => rule.comment?.endsWith(`/${c.stack.engine.stack}-${resource}`));
+    expect(ours, `rules of ${resource}`).to.not.deep.equal([]);
+    for (const rule of ours) await inNs(c.lab.host, ["iptables", "-w", "-t", table, "-D", chain, ...rule.spec]);
+}
+
+/** Whether a link is gone from the lab host (a deleted namespace takes its veth peer a moment later). */
+const goneFromHost = (c: DriftContext, name: string) =>
+    eventually(async () => !await readLink({ resource: "t", netns: c.lab.host }, name));
+
+/** The mode the stack's program is attached in on veth_1a. */
+async function xdpMode(c: DriftContext): Promise<AttachMode> {
+    const mode = (await readLink({ resource: "t", netns: c.lab.host }, "veth_1a"))?.xdp?.mode;
+    expect(mode === "native" || mode === "generic", `attached in ${mode} mode`).to.equal(true);
+    return mode as AttachMode;
+}
+
+/** Out-of-band changes, each as an operator or another tool would make it. */
+const drifts: { kind: string; apply(c: DriftContext): Promise<unknown> }[] = [
+    { kind: "tap deleted", apply: (c) => inNs(c.lab.host, ["ip", "link", "del", "tap_1"]) },
+    { kind: "outer veth deleted (its peer goes with it)", apply: (c) => inNs(c.lab.host, ["ip", "link", "del", "veth_1a"]) },
+    {
+        kind: "inner namespace deleted",
+        apply: async (c) => {
+            await run({ resource: "drift" }, ["ip", "netns", "del", c.stack.namespace]);
+            expect(await goneFromHost(c, "veth_1a"), "veth_1a gone with the namespace").to.equal(true);
+        },
+    },
+    { kind: "bridge address removed", apply: (c) => inNs(c.lab.host, ["ip", "addr", "del", "10.0.0.1/24", "dev", "br_1"]) },
+    { kind: "outer veth detached from the bridge", apply: (c) => inNs(c.lab.host, ["ip", "link", "set", "dev", "veth_1a", "nomaster"]) },
+    { kind: "inner default route removed", apply: (c) => inNs(c.stack.namespace, ["ip", "route", "del", "default"]) },
+    { kind: "uplink NAT rule deleted", apply: (c) => deleteOwnRules(c, "nat", "POSTROUTING", "nat-uplink") },
+    { kind: "ip_forward turned off", apply: (c) => inNs(c.lab.host, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]) },
+    // `xdp off` alone would detach only a native program: say the mode the program is attached in.
+    { kind: "XDP program detached", apply: async (c) => inNs(c.lab.host, xdpDetachArgv("veth_1a", await xdpMode(c))) },
+    {
+        kind: "XDP program replaced by someone else's",
+        apply: async (c) => {
+            const bpffsDir = fs.mkdtempSync(path.join(c.built.dir, "bpffs-"));
+            try {
+                await inNs(c.lab.host, xdpAttachArgv({
+                    dev: "veth_1a", mode: await xdpMode(c), objectPath: c.built.path("xdp_stats"), section: "xdp",
+                    replace: true, bpffsDir,
+                }));
+            } finally {
+                fs.rmdirSync(bpffsDir);
+            }
+        },
+    },
+];
+
+describe("Drift: out-of-band changes reported by refresh and repaired by up (faults)", function () {
+    this.timeout(180000);
+    const built = useBuiltObjects(["xdp_stats"]);
+    const { lab, stack: labStack } = useLabStacks(fastEngineEnv);
+    const measured = useFigures("drift", "repaired");
+
+    for (const drift of drifts) {
+        it(`${drift.kind}: refresh reports it, up repairs it, traffic flows, preview is empty`, async function () {
+            const stack = await labStack("drift", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] });
+            await stack.engine.pulumi(["up", "--yes", "--skip-preview"]);
+            await measured(drift.kind, async (notes) => {
+                await drift.apply({ lab: lab(), stack, built: built() });
+                const refresh = await stack.engine.pulumi(["refresh", "--yes", "--expect-no-changes"], { allowFailure: true });
+                notes.refreshReported = refresh.stdout.split("\n").filter((line) => /^\s+[-~+] \d+ \w+$/.test(line)).map((l) => l.trim());
+                expect(refresh.exitCode, `refresh did not report ${drift.kind}:\n${refresh.stdout}`).to.not.equal(0);
+                expect(notes.refreshReported).to.not.deep.equal([]);
+
+                await stack.engine.pulumi(["up", "--yes", "--skip-preview"]);
+                expect(await stack.ping(lab().serverAddress), "traffic after the repair").to.equal(true);
+                const xdp = (await readLink({ resource: "t", netns: lab().host }, "veth_1a"))?.xdp;
+                expect(xdp?.name, "our program is attached again").to.equal("xdp_droplist");
+                await stack.engine.pulumi(["preview", "--expect-no-changes"]);
+            });
+        });
+    }
+});
