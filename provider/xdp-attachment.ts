@@ -341,12 +341,13 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: XdpAttachmentOutputs) {
         const ctx = context(props);
+        // The note first: a delete killed after the detach would leave it behind, as the next refresh
+        // finds no program and forgets this resource; one killed before the detach is retried by id.
+        removeNote(attachNote(props));
         const xdp = (await readLink(ctx, props.interface))?.xdp;
         // Only the program we attached; a foreign one recorded by refresh is not ours to remove.
-        if (xdp && xdp.progId === props.progId && !props.objectHash.startsWith(foreignHashPrefix)) {
-            await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
-        }
-        removeNote(attachNote(props));
+        if (!xdp || xdp.progId !== props.progId || props.objectHash.startsWith(foreignHashPrefix)) return;
+        await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
     },
 };
 
