@@ -71,6 +71,11 @@ function noWorse(what: string, series: PingSeries, egress: PathLatency, other: P
     };
 }
 
+/** The median over rounds of a case's throughput divided by the baseline's in the same round. */
+export function ratioToBaseline(row: ThroughputResult, baseline: ThroughputResult): number {
+    return median(row.bitsPerSecond.map((bps, round) => bps / baseline.bitsPerSecond[round]));
+}
+
 interface Goal {
     what: string;
     goal: string;
@@ -82,8 +87,9 @@ interface Goal {
 export function evaluateGoals(r: BenchResults): Goal[] {
     const [direct, egress] = r.latency.paths.map((p) => p.summary);
     const added = egress.mean - direct.mean;
-    const baseline = r.throughput[0].median;
+    const baseline = r.throughput[0];
     const defaultRow = r.throughput.find((t) => t.label.includes("(default)"))!;
+    const defaultRatio = ratioToBaseline(defaultRow, baseline);
     const statsCost = Math.max(...r.programCost.rows.filter((row) => row.program === "xdp_stats.c").map((row) => row.nsPerPacket));
     const cp = r.controlPlane;
     const up1 = r.scale[0].up;
@@ -94,9 +100,9 @@ export function evaluateGoals(r: BenchResults): Goal[] {
         noWorse("latency: egress-xdp vs the recipe with the same FORWARD accept rules", r.latency, r.latency.paths[1],
             r.latency.paths[3]),
         {
-            what: `throughput: egress-xdp in its default mode (${r.defaultMode}) vs no XDP`, goal: "≥ 0.9×",
-            measured: `${(defaultRow.median / baseline).toFixed(2)}× (${gbit(defaultRow.median)} of ${gbit(baseline)} Gbit/s)`,
-            ok: defaultRow.median >= 0.9 * baseline,
+            what: `throughput: egress-xdp in its default mode (${r.defaultMode}) vs no XDP`, goal: "≥ 0.9× (median of per-round ratios)",
+            measured: `${defaultRatio.toFixed(2)}× (medians ${gbit(defaultRow.median)} and ${gbit(baseline.median)} Gbit/s)`,
+            ok: defaultRatio >= 0.9,
         },
         { what: "program cost: xdp_stats (worst frame)", goal: "≤ 30 ns", measured: `${statsCost} ns`, ok: statsCost <= 30 },
         {
@@ -150,7 +156,7 @@ function controlPlaneTable(cp: BenchResults["controlPlane"]): string {
 export function renderReport(r: BenchResults, plotFile: string): string {
     const m = r.machine;
     const goals = evaluateGoals(r);
-    const baseline = r.throughput[0].median;
+    const baseline = r.throughput[0];
     const s = r.settings;
     return `# Benchmarks
 
@@ -210,11 +216,13 @@ ${latencyTable(r.spacedLatency)}
 ## 2. Throughput
 
 \`${iperf3ClientArgv("SERVER", s.throughput.seconds).join(" ")}\` (one TCP stream) from the path's namespace to an
-\`iperf3 -s\` bound to the server address in the upstream namespace; median of ${s.throughput.rounds} interleaved round(s).
-The baseline is the hand-built recipe without an XDP program: the same veth → bridge → NAT → uplink path.
+\`iperf3 -s\` bound to the server address in the upstream namespace, ${s.throughput.rounds} round(s): every round runs each
+case once, in the order of the table. The baseline is the hand-built recipe without an XDP program: the same veth →
+bridge → NAT → uplink path. Other work on the machine moves the numbers a lot between rounds, so "× baseline" is the
+median over rounds of the case divided by the baseline *of the same round* (the default mode runs right after it).
 
 ${table(["path", "Gbit/s (median)", "runs", "× baseline", "program calls (TCP)", "bytes per call"],
-        r.throughput.map((t) => [t.label, gbit(t.median), t.bitsPerSecond.map(gbit).join(", "), (t.median / baseline).toFixed(2),
+        r.throughput.map((t) => [t.label, gbit(t.median), t.bitsPerSecond.map(gbit).join(", "), ratioToBaseline(t, baseline).toFixed(2),
             t.programView ? t.programView.packets.toLocaleString("en-US") : "—",
             t.programView && t.programView.packets > 0 ? Math.round(t.programView.bytes / t.programView.packets).toLocaleString("en-US") : "—"]))}
 
@@ -318,10 +326,9 @@ node_modules, which Pulumi serializes as a \`require\`, or a provider plugin of 
 
 /** What native and generic mode mean for throughput and for what a program sees. */
 function modesText(r: BenchResults): string {
-    const baseline = r.throughput[0].median;
     const ratio = (label: string) => {
         const row = r.throughput.find((t) => t.label === label);
-        return row ? `${(row.median / baseline).toFixed(2)}×` : "n/a";
+        return row ? `${ratioToBaseline(row, r.throughput[0]).toFixed(2)}×` : "n/a";
     };
     const perCall = (mode: string) => {
         const v = r.throughput.find((t) => t.label.startsWith(`egress-xdp, ${mode}`))?.programView;

@@ -237,15 +237,16 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const recipeCase = (label: string, state: RecipeState): ThroughputCase => ({
         label, clientNetns: recipe.namespace, server: recipeLab.serverAddress, before: () => setRecipe(state),
     });
+    // The baseline first and the default right after it: each round compares them back to back.
     const cases: ThroughputCase[] = [
         recipeCase("hand-built recipe, no XDP (baseline)", { mode: "none", gro: false }),
-        recipeCase("hand-built recipe + XDP, native", { mode: "native", gro: false }),
-        recipeCase("hand-built recipe + XDP, native, GRO on veth_1a", { mode: "native", gro: true }),
-        recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
         {
             label: `egress-xdp, ${defaultMode} (default)`, clientNetns: main.namespace, server: stackLab.serverAddress,
             tcpCounters: () => tcpCountersOf(mainOut),
         },
+        recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
+        recipeCase("hand-built recipe + XDP, native", { mode: "native", gro: false }),
+        recipeCase("hand-built recipe + XDP, native, GRO on veth_1a", { mode: "native", gro: true }),
         {
             label: `egress-xdp, ${otherMode}`, clientNetns: other.namespace, server: otherLab.serverAddress,
             tcpCounters: () => tcpCountersOf(otherOut),

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { icmpEchoFrame, tcpSegmentFrame } from "../../bench/frames";
 import { ticks } from "../../bench/plot";
+import { ratioToBaseline } from "../../bench/report";
 import {
     histogram, median, pairedDifference, parseIperf3Receiver, parsePingRtts, parsePingTransmitted, parseProgRun, percentile, summarize,
 } from "../../bench/stats";
@@ -56,6 +57,12 @@ describe("benchmark helpers (pure)", function () {
         expect(mean).to.equal(2);
         expect(standardError).to.be.closeTo(1, 1e-12);
         expect(pairedDifference([5], [4])).to.deep.equal({ mean: 1, standardError: 0 });
+    });
+
+    it("compares throughput with the baseline of the same round", function () {
+        const baseline = { label: "b", bitsPerSecond: [10, 20, 8], median: 10 };
+        const row = { label: "x", bitsPerSecond: [9, 20, 10], median: 10 };
+        expect(ratioToBaseline(row, baseline)).to.equal(1);
     });
 
     it("bins values, clamping the outliers into the end bins", function () {
