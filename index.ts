@@ -5,7 +5,8 @@ import { readConfig, validatedArgs } from "./components/config";
 import { EgressXdp } from "./components/egress-xdp";
 
 export = async () => {
-    const args = await validatedArgs(readConfig(new pulumi.Config()), __dirname);
+    // Relative paths in the config are relative to the project directory, where Pulumi.yaml is.
+    const args = await validatedArgs(readConfig(new pulumi.Config()), pulumi.runtime.getRootDirectory());
     const egress = new EgressXdp(pulumi.getStack(), args);
     return {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,

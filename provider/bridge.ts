@@ -1,6 +1,6 @@
 // Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { ownerFor } from "./owner";
 import { LinkState } from "./parse";
 import { run } from "./runner";
@@ -77,7 +77,7 @@ export class Bridge extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(engineSafe(bridgeProvider), name, {
+        super(byReference(bridgeProvider, __filename, "bridgeProvider"), name, {
             netns: undefined, addresses: undefined, mtu: undefined, up: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
         }, opts,

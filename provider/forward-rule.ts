@@ -2,7 +2,7 @@
 // (Docker sets it): `-i DEV -j ACCEPT` and `-o DEV -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`
 // inserted at the top of the chain, both tagged with the owner comment. The policy is never changed.
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { RuleInputs, ruleProvider } from "./iptables";
 import { ownerFor } from "./owner";
 import { CheckFailure, checkProperty, interfaceNameProblem } from "./validate";
@@ -54,7 +54,7 @@ export class ForwardAccept extends pulumi.dynamic.Resource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
-        super(engineSafe(forwardAcceptProvider), name, {
+        super(byReference(forwardAcceptProvider, __filename, "forwardAcceptProvider"), name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined, comment: undefined,
         }, opts, "egressxdp", "ForwardAccept");
     }

@@ -14,7 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsExists } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
@@ -204,7 +204,7 @@ export class IpForwarding extends pulumi.dynamic.Resource {
     declare readonly current: pulumi.Output<SysctlValue>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(engineSafe(ipForwardingProvider), name, {
+        super(byReference(ipForwardingProvider, __filename, "ipForwardingProvider"), name, {
             netns: undefined, enabled: undefined, ...args, owner: ownerFor(name), previous: undefined, current: undefined,
         }, opts, "egressxdp", "IpForwarding");
     }

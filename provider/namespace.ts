@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
     addOwnedLinks, addedByKilledCreate, applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink,
@@ -132,7 +132,7 @@ export class Namespace extends pulumi.dynamic.Resource {
     declare readonly path: pulumi.Output<string>;
 
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(engineSafe(namespaceProvider), name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
+        super(byReference(namespaceProvider, __filename, "namespaceProvider"), name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
             "egressxdp", "Namespace");
     }
 }

@@ -1,7 +1,7 @@
 // NatRule: MASQUERADE what leaves through an interface (`iptables -t nat -A POSTROUTING -o DEV
 // [-s CIDR] -j MASQUERADE`), tagged with the owner comment; see iptables.ts for how it is kept.
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { RuleInputs, ruleProvider } from "./iptables";
 import { ownerFor } from "./owner";
 import { CheckFailure, checkProperty, interfaceNameProblem, networkCidrProblem } from "./validate";
@@ -60,7 +60,7 @@ export class NatRule extends pulumi.dynamic.Resource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(engineSafe(natRuleProvider), name, {
+        super(byReference(natRuleProvider, __filename, "natRuleProvider"), name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
         }, opts, "egressxdp", "NatRule");
     }

@@ -7,7 +7,7 @@
 // our protocol). Delete removes a route only while it still matches ours (destination, gateway,
 // device, protocol).
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsExists } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
@@ -182,7 +182,7 @@ export class Route extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(engineSafe(routeProvider), name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
+        super(byReference(routeProvider, __filename, "routeProvider"), name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
             opts, "egressxdp", "Route");
     }
 }

@@ -2,7 +2,7 @@
 // (`ip link add NAME type veth peer name PEER [netns PEERNS]`). Deleting either end, or the namespace
 // of either end, destroys the whole pair, so the pair is one resource.
 import * as pulumi from "@pulumi/pulumi";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
     addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
@@ -205,7 +205,7 @@ export class VethPair extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(engineSafe(vethPairProvider), name, {
+        super(byReference(vethPairProvider, __filename, "vethPairProvider"), name, {
             netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
             up: undefined, peerUp: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,

@@ -12,7 +12,7 @@ import {
     AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
-import { engineSafe } from "./dynamic";
+import { byReference } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
 import { readLink, requireNetns } from "./link";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
@@ -368,7 +368,7 @@ export class XdpAttachment extends pulumi.dynamic.Resource {
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(engineSafe(xdpAttachmentProvider), name, {
+        super(byReference(xdpAttachmentProvider, __filename, "xdpAttachmentProvider"), name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
             effectiveMode: undefined, mapIds: undefined,
         }, opts, "egressxdp", "XdpAttachment");
