@@ -1,6 +1,6 @@
 // Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { ownerFor } from "./owner";
 import { LinkState } from "./parse";
 import { run } from "./runner";
@@ -66,7 +66,7 @@ export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
 });
 
 /** A Linux bridge, e.g. the recipe's br_1 with 10.0.0.1/24. */
-export class Bridge extends pulumi.dynamic.Resource {
+export class Bridge extends DynamicResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly addresses: pulumi.Output<string[]>;
@@ -77,7 +77,7 @@ export class Bridge extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(byReference(bridgeProvider, __filename, "bridgeProvider"), name, {
+        super({ provider: bridgeProvider, moduleFile: __filename, exportName: "bridgeProvider" }, name, {
             netns: undefined, addresses: undefined, mtu: undefined, up: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
         }, opts,

@@ -1,4 +1,4 @@
-// What every dynamic provider needs between its methods and the engine.
+// What every dynamic resource needs between its provider and the engine.
 import * as pulumi from "@pulumi/pulumi";
 
 type Method = keyof pulumi.dynamic.ResourceProvider;
@@ -14,49 +14,62 @@ export function withoutUndefined<T>(value: T): T {
 /** The methods whose results go to the engine as Structs. */
 const structResults: ReadonlySet<Method> = new Set<Method>(["check", "create", "read", "update"]);
 
-/** Loads the provider that `moduleFile` exports as `exportName`; runs in the dynamic-provider process. */
-function loadProvider(moduleFile: string, exportName: string): pulumi.dynamic.ResourceProvider {
-    let exported: Record<string, pulumi.dynamic.ResourceProvider>;
-    try {
-        exported = require(moduleFile);
-    } catch (error) {
-        throw new Error(`egress-xdp: cannot load ${moduleFile}, the provider code this stack's resources run ` +
-            `(${(error as Error).message}). The state refers to the project's compiled code by path: build it ` +
-            "there (`npx tsc`) or run pulumi from the checkout that created the stack.");
-    }
-    return exported[exportName];
+/** Where a provider lives: the compiled module that exports it, and the export's name. */
+export interface ProviderReference {
+    provider: pulumi.dynamic.ResourceProvider;
+    moduleFile: string;
+    exportName: string;
 }
 
-// One reference per provider and program run: Pulumi serializes each provider object it meets.
-const references = new Map<string, pulumi.dynamic.ResourceProvider>();
+/**
+ * Loads the provider `moduleFile` exports as `exportName`, with its results made safe for the engine.
+ * Runs in Pulumi's dynamic-provider process, called by the module that providerModuleText writes.
+ */
+export function loadProvider(moduleFile: string, exportName: string): pulumi.dynamic.ResourceProvider {
+    const provider: Record<string, (...args: unknown[]) => Promise<unknown>> = require(moduleFile)[exportName];
+    const safe: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+    for (const [method, implementation] of Object.entries(provider)) {
+        safe[method] = structResults.has(method as Method)
+            ? async (...args) => withoutUndefined(await implementation.apply(provider, args))
+            : (...args) => implementation.apply(provider, args);
+    }
+    return safe as unknown as pulumi.dynamic.ResourceProvider;
+}
 
 /**
- * What Pulumi serializes into the state for a resource of `provider`: the path of the compiled module
- * that exports it and the export's name. Serialized by value, a provider would carry all of provider/
- * into every resource's state and cost ~0.1 s per provider and program run; by reference, the
- * dynamic-provider process loads the project's code when the engine calls a method. So refresh,
- * update and destroy run the code of the checkout the stack lives in, compiled (`npx tsc`).
+ * The `__provider` of a resource: the CommonJS module Pulumi's dynamic-provider process loads to get
+ * the provider (it calls `handler()`). It loads the project's compiled code by path, so refresh,
+ * update and destroy run the code of the checkout the stack lives in.
  */
-export function byReference(
-    provider: pulumi.dynamic.ResourceProvider, moduleFile: string, exportName: string,
-): pulumi.dynamic.ResourceProvider {
-    const key = `${moduleFile}#${exportName}`;
-    if (!moduleFile.endsWith(".js") || require(moduleFile)[exportName] !== provider) {
-        throw new Error(`egress-xdp: ${key} does not export this provider; ` +
-            "run the program compiled (`npx tsc`; Pulumi.yaml main: dist/...), not through ts-node");
+export function providerModuleText(moduleFile: string, exportName: string): string {
+    const loader = JSON.stringify(__filename);
+    const file = JSON.stringify(moduleFile);
+    return `exports.handler = function () {
+    try {
+        return require(${loader}).loadProvider(${file}, ${JSON.stringify(exportName)});
+    } catch (error) {
+        throw new Error("egress-xdp: cannot load this resource's provider from " + ${file} + " (" + error.message + "). " +
+            "The state refers to the project's compiled code by path: build it there (npx tsc) or run pulumi from the " +
+            "checkout that created the stack.");
     }
-    const known = references.get(key);
-    if (known) return known;
-    const reference: Partial<Record<Method, (...args: never[]) => Promise<unknown>>> = {};
-    for (const method of Object.keys(provider) as Method[]) {
-        const toStruct = structResults.has(method);
-        // These closures are what Pulumi serializes: they capture strings, a flag and module functions.
-        reference[method] = async (...args: unknown[]) => {
-            const loaded = loadProvider(moduleFile, exportName) as Record<Method, (...args: unknown[]) => Promise<unknown>>;
-            const result = await loaded[method](...args);
-            return toStruct ? withoutUndefined(result) : result;
-        };
+};
+`;
+}
+
+/**
+ * A dynamic resource served by Pulumi's Node.js dynamic provider, like pulumi.dynamic.Resource (same
+ * type token, same `__provider` key), whose provider is referenced by path instead of serialized by
+ * Pulumi's closure serializer: that copies all of provider/ into every resource's state and costs
+ * ~0.5 s per program run (it loads the TypeScript compiler and walks each closure).
+ */
+export abstract class DynamicResource extends pulumi.CustomResource {
+    constructor(reference: ProviderReference, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined,
+        module: string, type: string) {
+        const { provider, moduleFile, exportName } = reference;
+        if (!moduleFile.endsWith(".js") || require(moduleFile)[exportName] !== provider) {
+            throw new Error(`egress-xdp: ${moduleFile} does not export ${exportName} as this provider; ` +
+                "run the program compiled (`npx tsc`; Pulumi.yaml main: dist/...), not through ts-node");
+        }
+        super(`pulumi-nodejs:dynamic/${module}:${type}`, name, { ...props, __provider: providerModuleText(moduleFile, exportName) }, opts);
     }
-    references.set(key, reference as pulumi.dynamic.ResourceProvider);
-    return reference as pulumi.dynamic.ResourceProvider;
 }

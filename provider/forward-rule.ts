@@ -2,7 +2,7 @@
 // (Docker sets it): `-i DEV -j ACCEPT` and `-o DEV -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`
 // inserted at the top of the chain, both tagged with the owner comment. The policy is never changed.
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { RuleInputs, ruleProvider } from "./iptables";
 import { ownerFor } from "./owner";
 import { CheckFailure, checkProperty, interfaceNameProblem } from "./validate";
@@ -45,7 +45,7 @@ export const forwardAcceptProvider = ruleProvider<ForwardAcceptInputs>({
 });
 
 /** Accepts forwarded traffic from and (established) to an interface, e.g. the recipe's br_1. */
-export class ForwardAccept extends pulumi.dynamic.Resource {
+export class ForwardAccept extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly table: pulumi.Output<string>;
@@ -54,7 +54,7 @@ export class ForwardAccept extends pulumi.dynamic.Resource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
-        super(byReference(forwardAcceptProvider, __filename, "forwardAcceptProvider"), name, {
+        super({ provider: forwardAcceptProvider, moduleFile: __filename, exportName: "forwardAcceptProvider" }, name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined, comment: undefined,
         }, opts, "egressxdp", "ForwardAccept");
     }

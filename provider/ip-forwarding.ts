@@ -14,7 +14,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsExists } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
@@ -197,14 +197,14 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** net.ipv4.ip_forward in a namespace, e.g. on in the host namespace that bridges and NATs. */
-export class IpForwarding extends pulumi.dynamic.Resource {
+export class IpForwarding extends DynamicResource {
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly enabled: pulumi.Output<boolean>;
     declare readonly previous: pulumi.Output<SysctlValue>;
     declare readonly current: pulumi.Output<SysctlValue>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(byReference(ipForwardingProvider, __filename, "ipForwardingProvider"), name, {
+        super({ provider: ipForwardingProvider, moduleFile: __filename, exportName: "ipForwardingProvider" }, name, {
             netns: undefined, enabled: undefined, ...args, owner: ownerFor(name), previous: undefined, current: undefined,
         }, opts, "egressxdp", "IpForwarding");
     }

@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
     addOwnedLinks, addedByKilledCreate, applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink,
@@ -126,13 +126,13 @@ export const namespaceProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** A persistent network namespace, e.g. the recipe's eXDP that holds the inner veth end. */
-export class Namespace extends pulumi.dynamic.Resource {
+export class Namespace extends DynamicResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly loUp: pulumi.Output<boolean>;
     declare readonly path: pulumi.Output<string>;
 
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(byReference(namespaceProvider, __filename, "namespaceProvider"), name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
+        super({ provider: namespaceProvider, moduleFile: __filename, exportName: "namespaceProvider" }, name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
             "egressxdp", "Namespace");
     }
 }

@@ -1,7 +1,7 @@
 // NatRule: MASQUERADE what leaves through an interface (`iptables -t nat -A POSTROUTING -o DEV
 // [-s CIDR] -j MASQUERADE`), tagged with the owner comment; see iptables.ts for how it is kept.
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { RuleInputs, ruleProvider } from "./iptables";
 import { ownerFor } from "./owner";
 import { CheckFailure, checkProperty, interfaceNameProblem, networkCidrProblem } from "./validate";
@@ -50,7 +50,7 @@ export const natRuleProvider = ruleProvider<NatRuleInputs>({
 });
 
 /** A MASQUERADE rule, e.g. the recipe's `-o br_1` and `-o $send_dev` rules. */
-export class NatRule extends pulumi.dynamic.Resource {
+export class NatRule extends DynamicResource {
     declare readonly outInterface: pulumi.Output<string>;
     declare readonly sourceCidr: pulumi.Output<string | undefined>;
     declare readonly netns: pulumi.Output<string | undefined>;
@@ -60,7 +60,7 @@ export class NatRule extends pulumi.dynamic.Resource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(byReference(natRuleProvider, __filename, "natRuleProvider"), name, {
+        super({ provider: natRuleProvider, moduleFile: __filename, exportName: "natRuleProvider" }, name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
         }, opts, "egressxdp", "NatRule");
     }

@@ -7,7 +7,7 @@
 // our protocol). Delete removes a route only while it still matches ours (destination, gateway,
 // device, protocol).
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsExists } from "./link";
 import { ownerFor, qualifiedId } from "./owner";
@@ -173,7 +173,7 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** An IPv4 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
-export class Route extends pulumi.dynamic.Resource {
+export class Route extends DynamicResource {
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly destination: pulumi.Output<string>;
     declare readonly via: pulumi.Output<string>;
@@ -182,7 +182,7 @@ export class Route extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(byReference(routeProvider, __filename, "routeProvider"), name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
+        super({ provider: routeProvider, moduleFile: __filename, exportName: "routeProvider" }, name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
             opts, "egressxdp", "Route");
     }
 }

@@ -1,7 +1,7 @@
 // Tap: a persistent layer-2 tap device, optionally a port of a bridge (`ip tuntap add dev NAME mode tap`).
 // With no program reading it a tap's operstate stays DOWN; `up` is the administrative UP flag.
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { ownerFor } from "./owner";
 import { LinkState } from "./parse";
 import { singleLinkProvider } from "./single-link";
@@ -60,7 +60,7 @@ export const tapProvider = singleLinkProvider<TapInputs, TapOutputs>({
 });
 
 /** A tap device, e.g. the recipe's tap_1 as a port of br_1. */
-export class Tap extends pulumi.dynamic.Resource {
+export class Tap extends DynamicResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly mtu: pulumi.Output<number>;
@@ -71,7 +71,7 @@ export class Tap extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(byReference(tapProvider, __filename, "tapProvider"), name, {
+        super({ provider: tapProvider, moduleFile: __filename, exportName: "tapProvider" }, name, {
             netns: undefined, mtu: undefined, up: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
         }, opts, "egressxdp", "Tap");

@@ -2,7 +2,7 @@
 // (`ip link add NAME type veth peer name PEER [netns PEERNS]`). Deleting either end, or the namespace
 // of either end, destroys the whole pair, so the pair is one resource.
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
     addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
@@ -187,7 +187,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** A veth pair, e.g. the recipe's veth_1a (on br_1) and veth_1b (in eXDP). */
-export class VethPair extends pulumi.dynamic.Resource {
+export class VethPair extends DynamicResource {
     declare readonly name: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly peerName: pulumi.Output<string>;
@@ -205,7 +205,7 @@ export class VethPair extends pulumi.dynamic.Resource {
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(byReference(vethPairProvider, __filename, "vethPairProvider"), name, {
+        super({ provider: vethPairProvider, moduleFile: __filename, exportName: "vethPairProvider" }, name, {
             netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
             up: undefined, peerUp: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,

@@ -12,7 +12,7 @@ import {
     AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
-import { byReference } from "./dynamic";
+import { DynamicResource } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
 import { readLink, requireNetns } from "./link";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
@@ -352,7 +352,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 };
 
 /** An XDP program attached to an interface, e.g. bpf/xdp_stats.o on the recipe's veth_1a. */
-export class XdpAttachment extends pulumi.dynamic.Resource {
+export class XdpAttachment extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly objectPath: pulumi.Output<string>;
@@ -368,7 +368,7 @@ export class XdpAttachment extends pulumi.dynamic.Resource {
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(byReference(xdpAttachmentProvider, __filename, "xdpAttachmentProvider"), name, {
+        super({ provider: xdpAttachmentProvider, moduleFile: __filename, exportName: "xdpAttachmentProvider" }, name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
             effectiveMode: undefined, mapIds: undefined,
         }, opts, "egressxdp", "XdpAttachment");

@@ -1,8 +1,8 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { byReference } from "../../provider/dynamic";
+import { providerModuleText } from "../../provider/dynamic";
 
-// The provider byReference points at: this compiled test module exports it.
+// The provider the module text points at: this compiled test module exports it.
 export const referencedProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: Record<string, unknown>) {
         return { id: "x", outs: { ...inputs, gone: undefined, nested: { kept: 1, gone: undefined } } };
@@ -12,34 +12,29 @@ export const referencedProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-describe("byReference (pure)", function () {
-    it("drops undefined values from results, deeply", async function () {
-        const result = await byReference(referencedProvider, __filename, "referencedProvider").create!({ name: "br_1" });
+/** What Pulumi's dynamic-provider process does with a resource's `__provider`. */
+function providerOf(text: string): pulumi.dynamic.ResourceProvider {
+    const requireFromString = require("require-from-string") as (code: string) => { handler(): pulumi.dynamic.ResourceProvider };
+    return requireFromString(text).handler();
+}
+
+describe("provider module text (pure)", function () {
+    it("loads the provider by path, with undefined dropped from its results, deeply", async function () {
+        const provider = providerOf(providerModuleText(__filename, "referencedProvider"));
+        expect(Object.keys(provider)).to.deep.equal(["create", "delete"]);
+        const result = await provider.create!({ name: "br_1" });
         expect(result).to.deep.equal({ id: "x", outs: { name: "br_1", nested: { kept: 1 } } });
         expect(Object.keys(result.outs)).to.not.include("gone");
     });
 
-    it("returns one reference per provider, so Pulumi serializes each provider once per program run", function () {
-        const reference = byReference(referencedProvider, __filename, "referencedProvider");
-        expect(byReference(referencedProvider, __filename, "referencedProvider")).to.equal(reference);
-        expect(Object.keys(reference)).to.deep.equal(["create", "delete"]);
+    it("is a few lines that hold the path, not the provider's code", function () {
+        const text = providerModuleText(__filename, "referencedProvider");
+        expect(text.length).to.be.below(1000);
+        expect(text).to.include(JSON.stringify(__filename)).and.not.include("nested");
     });
 
-    it("refuses a module or export that does not hold the provider", function () {
-        expect(() => byReference({ ...referencedProvider }, __filename, "referencedProvider")).to.throw(/does not export/);
-        expect(() => byReference(referencedProvider, __filename.replace(/\.js$/, ".ts"), "referencedProvider"))
-            .to.throw(/compiled/);
-    });
-
-    it("serializes to a small module that loads the provider by path", async function () {
-        const reference = byReference(referencedProvider, __filename, "referencedProvider");
-        const serialized = await pulumi.runtime.serializeFunction(() => reference, { allowSecrets: true });
-        expect(serialized.text.length).to.be.below(4000);
-        expect(serialized.text).to.include(JSON.stringify(__filename).slice(1, -1));
-        expect(serialized.text).to.not.include("nested: { kept: 1");
-        // What the dynamic-provider process does with the state's text.
-        const requireFromString = require("require-from-string") as (code: string) => Record<string, () => pulumi.dynamic.ResourceProvider>;
-        const loaded = requireFromString(serialized.text)[serialized.exportName]();
-        expect(await loaded.create!({ name: "tap_1" })).to.deep.equal({ id: "x", outs: { name: "tap_1", nested: { kept: 1 } } });
+    it("says what to do when the compiled code is not where the state says", function () {
+        expect(() => providerOf(providerModuleText("/nonexistent/dist/provider/bridge.js", "bridgeProvider")))
+            .to.throw(/cannot load this resource's provider from \/nonexistent\/dist\/provider\/bridge\.js[\s\S]*build it there/);
     });
 });
