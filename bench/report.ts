@@ -14,8 +14,6 @@ export interface BenchSettings {
     throughput: { seconds: number; rounds: number };
     programCost: { repeat: number; runs: number };
     controlPlaneRuns: number;
-    /** Runs of the stack and the floor with ts-node's type check off (0: not measured). */
-    transpileOnlyRuns: number;
     scaleCounts: number[];
     /** Whether to repeat the largest scale row with per-step checkpoints off. */
     scaleDiagnostic: boolean;
@@ -36,7 +34,7 @@ export interface BenchResults {
     spacedLatency: PingSeries;
     throughput: ThroughputResult[];
     programCost: ProgramCost;
-    controlPlane: { stack: Timings; floor: Timings; recipe: Timings; transpileOnly: { stack: Timings; floor: Timings } };
+    controlPlane: { stack: Timings; floor: Timings; recipe: Timings };
     scale: ScaleRow[];
     /** The largest scale row again with the engine's per-step checkpoints off: where its time goes. */
     scaleWithoutCheckpoints?: ScaleRow;
@@ -141,15 +139,10 @@ function controlPlaneTable(cp: BenchResults["controlPlane"]): string {
         (stack?.length && floor?.length ? seconds(median(stack) - median(floor)) : "—");
     const row = (label: string, stack: Timings, floor: Timings, key: string, recipe?: number[]) =>
         [label, cell(stack[key]), cell(floor[key]), difference(stack[key], floor[key]), cell(recipe)];
-    const typeCheckOff = cp.transpileOnly.stack.up?.length
-        ? [row("up, type check off", cp.transpileOnly.stack, cp.transpileOnly.floor, "up"),
-            row("preview, type check off", cp.transpileOnly.stack, cp.transpileOnly.floor, "preview")]
-        : [];
     return table(["", "egress-xdp stack (13 resources)", "engine floor (empty program)", "difference", "recipe as a plain script"], [
         row("up / apply", cp.stack, cp.floor, "up", cp.recipe.apply),
         row("preview (unchanged)", cp.stack, cp.floor, "preview"),
         row("destroy / teardown", cp.stack, cp.floor, "destroy", cp.recipe.teardown),
-        ...typeCheckOff,
     ]);
 }
 
@@ -248,10 +241,7 @@ the recipe is the seed's commands (and a by-hand teardown) run one by one throug
 
 ${controlPlaneTable(r.controlPlane)}
 
-${s.transpileOnlyRuns > 0 ? `*Type check off* is the same with \`PULUMI_NODEJS_TRANSPILE_ONLY=true\` (ts-node only transpiles;
-\`npx tsc\` type-checks the program beforehand anyway), ${s.transpileOnlyRuns} run(s).
-
-` : ""}${controlPlaneWhy}
+${controlPlaneWhy}
 
 ## 5. Scale
 

@@ -26,16 +26,12 @@ import { renderLatencyPlot } from "./plot";
 import { measureScale, newScaleStack } from "./scale";
 import { ThroughputCase, measureThroughput } from "./throughput";
 
-/** ts-node only transpiles the program (no type check): to show what the type check costs. */
-const transpileOnlyEnv = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
-
 const fullSettings: BenchSettings = {
     latency: { interval: 0.0002, count: 100000, rounds: 10 },
     spacedLatency: { interval: 0.001, count: 10000, rounds: 5 },
     throughput: { seconds: 5, rounds: 5 },
     programCost: { repeat: 1000000, runs: 5 },
     controlPlaneRuns: 5,
-    transpileOnlyRuns: 3,
     scaleCounts: [1, 5, 20],
     scaleDiagnostic: true,
 };
@@ -46,7 +42,6 @@ const quickSettings: BenchSettings = {
     throughput: { seconds: 1, rounds: 1 },
     programCost: { repeat: 100000, runs: 1 },
     controlPlaneRuns: 1,
-    transpileOnlyRuns: 0,
     scaleCounts: [1, 2],
     scaleDiagnostic: false,
 };
@@ -122,14 +117,13 @@ function resources(cleanup: Cleanup) {
             step(`lab ${lab.id} (namespaces *-${lab.id}): ${role}`);
             return lab;
         },
-        stack: async (lab: Lab, name: string, config: Record<string, string> = {}, env: Record<string, string> = {}):
-            Promise<LabStack> => {
-            const created = await newLabStack(lab, name, config, env);
+        stack: async (lab: Lab, name: string, config: Record<string, string> = {}): Promise<LabStack> => {
+            const created = await newLabStack(lab, name, config);
             cleanup.add(`stack ${created.engine.stack}`, () => created.dispose());
             return created;
         },
-        floor: async (name: string, env: Record<string, string> = {}): Promise<Engine> => {
-            const engine = await newEngine(path.join(projectRoot, "bench", "fixtures", "empty"), name, env);
+        floor: async (name: string): Promise<Engine> => {
+            const engine = await newEngine(path.join(projectRoot, "bench", "fixtures", "empty"), name);
             cleanup.add(`stack ${name}`, async () => engine.dispose());
             return engine;
         },
@@ -138,22 +132,16 @@ function resources(cleanup: Cleanup) {
 
 /**
  * Control plane, interleaved run by run (background load changes over minutes): the stack, the
- * floor, the recipe script, and with `transpileOnlyRuns` the stack and floor with type checks off.
+ * floor, the recipe script.
  * The stack's last cycle stops after its preview: that stack is then measured, and destroyed last.
  */
 async function measureControlPlane(settings: BenchSettings, make: ReturnType<typeof resources>, stackLab: Lab, recipeLab: Lab) {
-    const timings: BenchResults["controlPlane"] = { stack: {}, floor: {}, recipe: {}, transpileOnly: { stack: {}, floor: {} } };
+    const timings: BenchResults["controlPlane"] = { stack: {}, floor: {}, recipe: {} };
     const main = await make.stack(stackLab, "main");
     const floor = await make.floor(`empty-${stackLab.id}`);
-    const quickStack = settings.transpileOnlyRuns > 0 ? await make.stack(stackLab, "tonly", {}, transpileOnlyEnv) : undefined;
-    const quickFloor = settings.transpileOnlyRuns > 0 ? await make.floor(`empty-tonly-${stackLab.id}`, transpileOnlyEnv) : undefined;
     const recipe = recipeOf(recipeLab);
     for (let i = 0; i < settings.controlPlaneRuns; i++) {
         step(`control plane: run ${i + 1} of ${settings.controlPlaneRuns}`);
-        if (quickStack && quickFloor && i < settings.transpileOnlyRuns) {
-            await engineCycle(quickStack.engine, timings.transpileOnly.stack);
-            await engineCycle(quickFloor, timings.transpileOnly.floor);
-        }
         await engineCycle(floor, timings.floor);
         await timed(timings.recipe, "apply", () => runCommands(recipeCommands(recipeLab, recipe)));
         await timed(timings.recipe, "teardown", () => runCommands(recipeTeardownCommands(recipeLab, recipe)));

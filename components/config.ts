@@ -5,6 +5,8 @@ import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { readBpfObject, resolveSection } from "../provider/bpf";
 import { readLink } from "../provider/link";
+import { parseIptablesRules } from "../provider/parse";
+import { run } from "../provider/runner";
 import {
     CheckFailure, checkListProperty, checkProperty, interfaceCidrProblem, interfaceNameProblem, netnsNameProblem,
     networkCidrProblem, sameSubnet, xdpModeProblem,
@@ -14,17 +16,44 @@ import { EgressXdpArgs, ResolvedEgressXdpArgs, dropListMap, resolveArgs } from "
 /** The keys of the stack config, as declared in Pulumi.yaml. */
 export const configKeys = [
     "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
-    "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes",
+    "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
 ] as const;
 
+/** The values of config key forwardAccept; auto decides by the host's filter/FORWARD chain. */
+export const forwardAcceptChoices = ["auto", "always", "never"] as const;
+
+/** The stack config: EgressXdp's args, except that forwardAccept is one of forwardAcceptChoices. */
+export type StackConfigValues = Omit<EgressXdpArgs, "forwardAccept"> & { forwardAccept?: string };
+
 /** Reads the stack config; values are checked by configProblems, not here. */
-export function readConfig(config: pulumi.Config): EgressXdpArgs {
+export function readConfig(config: pulumi.Config): StackConfigValues {
     const values: Record<string, unknown> = {};
     for (const key of configKeys) {
         // Pulumi.yaml's default for an unset optional string is "", which means "not set" here.
         values[key] = key === "dropPrefixes" ? config.getObject<string[]>(key) : config.get(key) || undefined;
     }
-    return values as unknown as EgressXdpArgs;
+    return values as unknown as StackConfigValues;
+}
+
+/**
+ * Whether filter/FORWARD (`iptables -S FORWARD`) forwards everything without rules of ours: policy
+ * ACCEPT and no rule at all. Any rule, ours included, could be a host firewall's, so then we add ours.
+ */
+export function forwardChainAcceptsAll(iptablesS: string): boolean {
+    const { rules, policies } = parseIptablesRules(iptablesS);
+    return policies.FORWARD === "ACCEPT" && rules.length === 0;
+}
+
+/** Resolves forwardAccept: always, never, or (auto) whenever the host's FORWARD chain needs them. */
+async function forwardAcceptWanted(choice: string | undefined, hostNetns: string | undefined): Promise<boolean> {
+    if (choice === "always") return true;
+    if (choice === "never") return false;
+    // Listing creates nothing (no table, no hook), so this leaves the host as it is.
+    const { stdout } = await run({ resource: "config forwardAccept", netns: hostNetns }, ["iptables", "-w", "-S", "FORWARD"]);
+    if (!forwardChainAcceptsAll(stdout)) return true;
+    pulumi.log.info(`forwardAccept auto: filter/FORWARD in ${hostNetns ?? "this namespace"} has policy ACCEPT and no rules, ` +
+        "so no accept rules are added (set forwardAccept: always to add them anyway)");
+    return false;
 }
 
 /**
@@ -55,8 +84,8 @@ export function programMaps(program: string): string[] {
 }
 
 /** Every problem with the args that can be seen without looking at the host. */
-export function configProblems(args: EgressXdpArgs, projectDir: string): CheckFailure[] {
-    const a = resolveArgs(args);
+export function configProblems(args: StackConfigValues, projectDir: string): CheckFailure[] {
+    const a = resolveArgs({ ...args, forwardAccept: undefined });
     const values = a as unknown as Record<string, unknown>;
     const failures: CheckFailure[] = [];
     checkProperty(failures, values, "sendDev", interfaceNameProblem, true);
@@ -69,6 +98,9 @@ export function configProblems(args: EgressXdpArgs, projectDir: string): CheckFa
     checkProperty(failures, values, "innerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "xdpMode", xdpModeProblem, true);
     checkListProperty(failures, values, "dropPrefixes", networkCidrProblem);
+    if (args.forwardAccept !== undefined && !(forwardAcceptChoices as readonly string[]).includes(args.forwardAccept)) {
+        failures.push({ property: "forwardAccept", reason: `"${args.forwardAccept}" is not one of ${forwardAcceptChoices.join(", ")}` });
+    }
     if (!failures.some((f) => /Address$/.test(f.property))) {
         if (!sameSubnet(a.outerAddress, a.innerAddress)) {
             failures.push({ property: "innerAddress", reason: `${a.innerAddress} is not in the subnet of outerAddress ${a.outerAddress}` });
@@ -117,9 +149,10 @@ export async function hostProblems(a: ResolvedEgressXdpArgs): Promise<CheckFailu
 }
 
 /** Checks the config and the host; throws one error naming every bad key, before any resource exists. */
-export async function validatedArgs(args: EgressXdpArgs, projectDir: string): Promise<ResolvedEgressXdpArgs> {
-    let failures = configProblems(args, projectDir);
-    if (failures.length === 0) failures = await hostProblems(resolveArgs(args));
+export async function validatedArgs(values: StackConfigValues, projectDir: string): Promise<ResolvedEgressXdpArgs> {
+    let failures = configProblems(values, projectDir);
+    const args = resolveArgs({ ...values, forwardAccept: undefined });
+    if (failures.length === 0) failures = await hostProblems(args);
     if (failures.length > 0) {
         const lines = failures.map((f) => `  ${f.property.startsWith("(") ? f.property : `egress-xdp:${f.property}`}: ${f.reason}`);
         const error = new pulumi.RunError(`invalid stack configuration (nothing was changed):\n${lines.join("\n")}`);
@@ -128,5 +161,8 @@ export async function validatedArgs(args: EgressXdpArgs, projectDir: string): Pr
         error.stack = error.message;
         throw error;
     }
-    return { ...resolveArgs(args), xdpProgram: path.resolve(projectDir, resolveArgs(args).xdpProgram) };
+    return {
+        ...args, xdpProgram: path.resolve(projectDir, args.xdpProgram),
+        forwardAccept: await forwardAcceptWanted(values.forwardAccept, args.hostNetns),
+    };
 }

@@ -42,6 +42,12 @@ export interface EgressXdpArgs {
     xdpMode?: XdpMode;
     /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
     dropPrefixes?: string[];
+    /**
+     * Insert accept rules for the bridge at the top of filter/FORWARD (default true), for hosts whose
+     * FORWARD chain would drop its traffic (policy DROP, as on Docker hosts). The root program's
+     * config `forwardAccept: auto` leaves them out where the chain is empty with policy ACCEPT.
+     */
+    forwardAccept?: boolean;
 }
 
 /** The recipe's defaults, for anything the args leave out. */
@@ -50,7 +56,7 @@ export const egressXdpDefaults = {
     outerAddress: "10.0.0.1/24", innerAddress: "10.0.0.2/24", xdpProgram: "bpf/xdp_stats.c", xdpSection: "xdp",
     // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
     // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
-    xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[],
+    xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: true,
 };
 
 /** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
@@ -102,8 +108,7 @@ export class EgressXdp extends pulumi.ComponentResource {
             peerName: a.vethInner, peerNetns: a.namespace, peerAddresses: [a.innerAddress],
         }, child([bridge, namespace]));
         new IpForwarding(`${name}-ip-forward`, { netns: host }, child());
-        new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: a.bridge },
-            child([bridge]));
+        if (a.forwardAccept) new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: a.bridge }, child([bridge]));
         new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: a.bridge }, child([bridge]));
         // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
         new NatRule(`${name}-nat-uplink`,

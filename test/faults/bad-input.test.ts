@@ -12,7 +12,7 @@ import { Engine, newEngine, projectRoot } from "../helpers/engine";
 import { useFigures } from "../helpers/figures";
 import { useLab } from "../helpers/kernel-suite";
 import { Lab } from "../helpers/lab";
-import { StackConfig, fastEngineEnv, labStackConfig, replaceStackConfig } from "../helpers/stack";
+import { StackConfig, labStackConfig, replaceStackConfig } from "../helpers/stack";
 
 interface BadInput {
     name: string;
@@ -71,6 +71,7 @@ const badInputs: BadInput[] = [
         config: (_lab, built) => ({ xdpProgram: built.path("xdp_stats"), xdpSection: "tc" }),
     },
     { name: "xdpMode that does not exist", key: "xdpMode", config: set({ xdpMode: "turbo" }) },
+    { name: "forwardAccept that is no choice", key: "forwardAccept", config: set({ forwardAccept: "sometimes" }) },
     { name: "dropPrefixes for a program without a drop-list", key: "dropPrefixes", config: set({ dropPrefixes: ["198.19.1.0/24"] }) },
 ];
 
@@ -105,7 +106,7 @@ describe("Bad input: malformed configs refused at preview, naming the key (fault
         const missed: string[] = [];
         // Three stacks preview at once: most of a preview is starting node, which two cores overlap well.
         await Promise.all([1, 2, 3].map(async (worker) => {
-            const engine = await newEngine(projectRoot, `bad${worker}-${lab().id}`, fastEngineEnv);
+            const engine = await newEngine(projectRoot, `bad${worker}-${lab().id}`);
             engines.push(engine);
             for (let badInput = queue.shift(); badInput; badInput = queue.shift()) {
                 const current = badInput;
@@ -124,7 +125,7 @@ describe("Bad input: malformed configs refused at preview, naming the key (fault
 
     it("refuses to run without root, before anything is changed", async function () {
         await measured("preview as user nobody (setpriv)", async (notes) => {
-            const engine = await newEngine(projectRoot, `badroot-${lab().id}`, fastEngineEnv);
+            const engine = await newEngine(projectRoot, `badroot-${lab().id}`);
             engines.push(engine);
             replaceStackConfig(engine, labStackConfig(lab(), "bad"));
             // Nobody can read root's backend and PULUMI_HOME: give it its own copies (an empty PULUMI_HOME

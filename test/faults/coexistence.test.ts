@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { useFigures } from "../helpers/figures";
 import { inNs } from "../helpers/lab";
 import { normalizeIptablesSave } from "../helpers/snapshot";
-import { fastEngineEnv, useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/stack";
 
 /** What Docker writes into iptables (trimmed), as table and arguments; the chains come first. */
 const dockerLike: [string, string[]][] = [
@@ -38,7 +38,7 @@ function undo([table, [verb, ...rest]]: [string, string[]]): [string, string[]] 
 
 describe("Coexistence: a Docker-like host keeps its policy, sysctl and rules (faults)", function () {
     this.timeout(180000);
-    const { lab, stack } = useLabStacks(fastEngineEnv);
+    const { lab, stack } = useLabStacks();
     const measured = useFigures("coexistence", "left as found");
     const iptables = (table: string, args: string[]) => inNs(lab().host, ["iptables", "-w", "-t", table, ...args]);
     const hostState = async () => ({

@@ -3,11 +3,11 @@
 // is then exactly as before.
 import { expect } from "chai";
 import { useFigures } from "../helpers/figures";
-import { fastEngineEnv, useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/stack";
 
 describe("Concurrency: two stacks up and down at the same time on one host (faults)", function () {
     this.timeout(180000);
-    const { lab, stack } = useLabStacks(fastEngineEnv);
+    const { lab, stack } = useLabStacks();
     const measured = useFigures("concurrency", "both succeeded");
 
     it("two stacks brought up and destroyed at once both succeed and both pass traffic", async function () {

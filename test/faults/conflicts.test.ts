@@ -10,7 +10,7 @@ import { Engine, newEngine, projectRoot } from "../helpers/engine";
 import { useFigures } from "../helpers/figures";
 import { inNs } from "../helpers/lab";
 import { chainRules, iptablesTableSave, snapshotNetns } from "../helpers/snapshot";
-import { fastEngineEnv, useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/stack";
 
 /** The uplink MASQUERADE rule of a stack, as someone else would write it: the same match, no owner comment. */
 const lookAlikeNat = ["-s", "10.0.0.0/24", "-o", "uplink0", "-j", "MASQUERADE"];
@@ -24,7 +24,7 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
             engine.dispose();
         }
     });
-    const { lab, stack } = useLabStacks(fastEngineEnv);
+    const { lab, stack } = useLabStacks();
     const measured = useFigures("conflicts", "left untouched");
     const host = () => ({ resource: "t", netns: lab().host });
     const nat = (...args: string[]) => inNs(lab().host, ["iptables", "-w", "-t", "nat", ...args]);
@@ -106,7 +106,7 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
                 namespace: await snapshotNetns(namespace), bridge: await readLink(host(), "br_1"),
                 nat: await iptablesTableSave(lab().host, "nat"),
             };
-            const engine = await newEngine(path.join(projectRoot, "test", "fixtures", "adopt"), `adopt-${lab().id}`, fastEngineEnv);
+            const engine = await newEngine(path.join(projectRoot, "test", "fixtures", "adopt"), `adopt-${lab().id}`);
             engines.push(engine);
             const configure = (adopt: boolean) => engine.pulumi(["config", "set-all",
                 "--plaintext", `netns=${lab().host}`, "--plaintext", `namespace=${namespace}`, "--plaintext", `adopt=${adopt}`]);

@@ -14,7 +14,7 @@ import { projectRoot } from "../helpers/engine";
 import { useFigures } from "../helpers/figures";
 import { labNamespaces } from "../helpers/lab";
 import { snapshotAll } from "../helpers/snapshot";
-import { LabStack, fastEngineEnv, useLabStacks } from "../helpers/stack";
+import { LabStack, useLabStacks } from "../helpers/stack";
 
 /** A resource operation as the engine prints it, e.g. ` +  pulumi-nodejs:dynamic/egressxdp:Bridge crash-x-bridge creating (0s)`. */
 const operationLine = /^\s*[-+~]+\s+(?:pulumi-nodejs:dynamic\/egressxdp:|command:local:)\w+\s+(\S+)\s+(creating|deleting)\b/;
@@ -32,7 +32,7 @@ function operationsStarted(lines: string[], verb: "creating" | "deleting"): stri
 
 describe("Crash: pulumi killed inside each resource operation of up and destroy, then recovered (faults)", function () {
     this.timeout(300000);
-    const { lab, stack } = useLabStacks(fastEngineEnv);
+    const { lab, stack } = useLabStacks();
     const measured = useFigures("crash", "recovered");
 
     /**
@@ -69,7 +69,8 @@ describe("Crash: pulumi killed inside each resource operation of up and destroy,
     for (const resource of resources) {
         it(`up killed inside the create of ${resource}, destroy inside its delete: both recover, nothing is left`, async function () {
             const before = await snapshotAll(await labNamespaces(lab()));
-            const s = await stack("crash", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] });
+            // forwardAccept always: the lab forwards without rules, and the kill points include their create.
+            const s = await stack("crash", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"], forwardAccept: "always" });
             await measured(`up killed inside the create of ${resource}`, async (notes) => {
                 await killInside(s, "up", resource, notes);
                 Object.assign(notes, await recoverStack(s.engine, "up"));

@@ -12,7 +12,7 @@ import { BuiltObjects, useBuiltObjects } from "../helpers/bpf-build";
 import { useFigures } from "../helpers/figures";
 import { eventually } from "../helpers/kernel-suite";
 import { Lab, inNs } from "../helpers/lab";
-import { LabStack, fastEngineEnv, useLabStacks } from "../helpers/stack";
+import { LabStack, useLabStacks } from "../helpers/stack";
 
 interface DriftContext {
     lab: Lab;
@@ -76,7 +76,7 @@ const drifts: { kind: string; apply(c: DriftContext): Promise<unknown> }[] = [
 describe("Drift: out-of-band changes reported by refresh and repaired by up (faults)", function () {
     this.timeout(180000);
     const built = useBuiltObjects(["xdp_stats"]);
-    const { lab, stack: labStack } = useLabStacks(fastEngineEnv);
+    const { lab, stack: labStack } = useLabStacks();
     const measured = useFigures("drift", "repaired");
 
     for (const drift of drifts) {

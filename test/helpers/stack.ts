@@ -65,15 +65,8 @@ export function replaceStackConfig(engine: Engine, config: StackConfig): void {
     writeFileSync(file, [...salt, ...(entries.length > 0 ? ["config:", ...entries] : []), ""].join("\n"));
 }
 
-/**
- * Engine settings for lab stacks that run the program many times (fault tests): ts-node only
- * transpiles it (tsc has type-checked it already), which saves seconds per run.
- */
-export const fastEngineEnv = { PULUMI_NODEJS_TRANSPILE_ONLY: "true" };
-
-export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {},
-    engineEnv: Record<string, string> = {}): Promise<LabStack> {
-    const engine = await newEngine(projectRoot, `${name}-${lab.id}`, engineEnv);
+export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {}): Promise<LabStack> {
+    const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
     const config = labStackConfig(lab, name, overrides);
     await setStackConfig(engine, config);
     const namespace = String(config.namespace);
@@ -100,7 +93,7 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
  * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
  * is compared with its state before the test.
  */
-export function useLabStacks(engineEnv: Record<string, string> = {}):
+export function useLabStacks():
     { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
     const stacks: LabStack[] = [];
     // Registered before useLab's hooks, so it runs first.
@@ -111,7 +104,7 @@ export function useLabStacks(engineEnv: Record<string, string> = {}):
     return {
         lab,
         async stack(name, overrides = {}) {
-            const stack = await newLabStack(lab(), name, overrides, engineEnv);
+            const stack = await newLabStack(lab(), name, overrides);
             stacks.push(stack);
             return stack;
         },

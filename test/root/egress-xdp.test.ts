@@ -7,6 +7,7 @@ import { packetsSeen } from "../../components/counters";
 import { readLink } from "../../provider/link";
 import { projectRoot } from "../helpers/engine";
 import { useLab } from "../helpers/kernel-suite";
+import { inNs } from "../helpers/lab";
 import { LabStack, newLabStack } from "../helpers/stack";
 import { tcpExchange } from "../helpers/traffic";
 
@@ -58,6 +59,31 @@ describe("EgressXdp end to end (engine, root tier)", function () {
         expect(counters.verdicts!.dropped).to.be.at.least(5);
         expect(counters.dropsByPrefix!["198.19.1.0/24"]).to.be.at.least(5);
         expect(counters.verdicts!.passed).to.be.at.least(5);
+    });
+
+    it("forwardAccept auto: no FORWARD rules on an open host, ours once the policy is DROP, none after destroy", async function () {
+        const forwardRules = async () => (await inNs(lab().host, ["iptables", "-w", "-S", "FORWARD"])).stdout
+            .split("\n").filter((line) => line.startsWith("-A FORWARD"));
+        const s = await stack("fwd");
+        await s.engine.pulumi(["up", "--yes"]);
+        expect(await forwardRules(), "policy ACCEPT, empty chain: nothing added").to.deep.equal([]);
+        expect(await s.ping(lab().serverAddress, 3)).to.equal(true);
+        await inNs(lab().host, ["iptables", "-w", "-P", "FORWARD", "DROP"]);
+        try {
+            expect(await s.ping(lab().serverAddress, 2), "DROP stops the path").to.equal(false);
+            const preview = await s.engine.pulumi(["preview", "--diff"]);
+            expect(preview.stdout).to.match(/\+ +pulumi-nodejs:dynamic\/egressxdp:ForwardAccept/);
+            await s.engine.pulumi(["up", "--yes"]);
+            const ours = await forwardRules();
+            expect(ours).to.have.length(2);
+            expect(ours.every((rule) => rule.includes("br_1") && rule.includes("egress-xdp:"))).to.equal(true);
+            expect(await s.ping(lab().serverAddress, 3), "the accept rules let it through").to.equal(true);
+            await s.engine.pulumi(["preview", "--expect-no-changes"]);
+            await s.engine.pulumi(["destroy", "--yes"]);
+            expect(await forwardRules()).to.deep.equal([]);
+        } finally {
+            await inNs(lab().host, ["iptables", "-w", "-P", "FORWARD", "ACCEPT"]);
+        }
     });
 
     it("rebuilds and re-attaches an edited program, never leaving the interface without one", async function () {

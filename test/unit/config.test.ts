@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as path from "path";
-import { configProblems, programMaps } from "../../components/config";
+import { configProblems, forwardChainAcceptsAll, programMaps } from "../../components/config";
 import { projectRoot } from "../helpers/engine";
 
 describe("stack config checks (no host needed)", function () {
@@ -16,5 +16,19 @@ describe("stack config checks (no host needed)", function () {
             .to.deep.equal(["dropPrefixes"]);
         expect(configProblems({ ...good, xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] }, projectRoot))
             .to.deep.equal([]);
+    });
+
+    it("accepts forwardAccept auto, always and never, and refuses anything else", function () {
+        for (const choice of ["auto", "always", "never"]) expect(configProblems({ ...good, forwardAccept: choice }, projectRoot)).to.deep.equal([]);
+        expect(configProblems({ ...good, forwardAccept: "yes" }, projectRoot).map((f) => f.property)).to.deep.equal(["forwardAccept"]);
+    });
+
+    it("needs no accept rules only in an empty FORWARD chain with policy ACCEPT", function () {
+        expect(forwardChainAcceptsAll("-P FORWARD ACCEPT\n")).to.equal(true);
+        expect(forwardChainAcceptsAll("-P FORWARD DROP\n")).to.equal(false);
+        expect(forwardChainAcceptsAll("-P FORWARD ACCEPT\n-A FORWARD -j DOCKER-USER\n")).to.equal(false);
+        expect(forwardChainAcceptsAll("-P FORWARD ACCEPT\n-A FORWARD -i br_1 -m comment --comment \"egress-xdp:p/s/fwd\" -j ACCEPT\n"))
+            .to.equal(false);
+        expect(forwardChainAcceptsAll(""), "nothing read: assume rules are needed").to.equal(false);
     });
 });
