@@ -297,7 +297,7 @@ Measured by hand on this machine with \`pulumi --tracing\` and CPU profiles of t
 | --- | --- | --- | --- |
 | CLI and language host; Node.js with @pulumi/pulumi (whose runtime loads npm's arborist: 0.37 s) | program run | 0.9 s | yes |
 | the program's own modules, the config checks (\`ip\`, \`iptables -S FORWARD\`, the C source's sections), the registrations | program run | 0.25 s | no |
-| Pulumi's dynamic-provider plugin starting: a second Node.js process that loads @pulumi/pulumi | engine run | 0.6 s | no |
+| Pulumi's dynamic-provider plugin starting: a second Node.js process that loads @pulumi/pulumi (0.6 s with the SDK's own shim; egress-xdp's shim defers npm's arborist) | engine run | 0.45 s | no |
 | the creates along the dependency chain (namespace and bridge, veth, route and program) | up | 0.4 s | no |
 | the checks and diffs of the unchanged resources | preview | 0.1 s | no |
 
@@ -305,7 +305,9 @@ What got it here: the program runs compiled (\`Pulumi.yaml\` main \`dist/index.j
 when a source changed) instead of through ts-node, which type-checked and transpiled it on every run (0.5–4 s);
 and each dynamic resource carries a few-line provider module that loads its provider from \`dist/provider/\` by
 path (\`provider/dynamic.ts\`) instead of a copy made by Pulumi's closure serializer, which loaded the TypeScript
-compiler and walked every provider's closure on every run (about 0.9 s). Most of what is left is the
+compiler and walked every provider's closure on every run (about 0.9 s); and the dynamic-provider plugin is
+started by a shim of the project's own that loads npm's arborist (which only serializing closures needs) at its
+first use, not at start (\`scripts/toolchain/dynamic-provider\`). Most of what is left is the
 dynamic-provider plugin's start; it belongs to Pulumi's Node.js dynamic providers, and only a provider plugin of
 the project's own would remove it.`;
 
@@ -335,7 +337,9 @@ function modesText(r: BenchResults): string {
   per GSO super-packet of up to 64 kB (here ${perCall("generic")} per call on average) and the path keeps
   ${ratio(`hand-built recipe + XDP, generic`)} of the baseline. Its packet and byte *totals* are right (bytes per
   protocol are exact), but a packet count is a count of super-packets, and a program that reads past the headers
-  sees a linearised super-packet, not a wire frame. Verdicts apply to the whole super-packet; every segment in it
+  sees a linearised super-packet, not a wire frame. The same program as \`xdp.frags\` (reading
+  its length with \`bpf_xdp_get_buff_len\`) was slower here, measured by hand in one lab: 9.3–10.6 Gbit/s against
+  11.5–12.5 without frags and 12.8–14.4 without a program. Verdicts apply to the whole super-packet; every segment in it
   shares its headers, so a drop-list by destination drops exactly what it would in native mode.
 
 Choose \`xdpMode: native\` when the program must see wire-size frames one by one (per-packet sampling, rewriting
