@@ -14,13 +14,6 @@ export function withoutUndefined<T>(value: T): T {
 /** The methods whose results go to the engine as Structs. */
 const structResults: ReadonlySet<Method> = new Set<Method>(["check", "create", "read", "update"]);
 
-/** Where a provider lives: the compiled module that exports it, and the export's name. */
-export interface ProviderReference {
-    provider: pulumi.dynamic.ResourceProvider;
-    moduleFile: string;
-    exportName: string;
-}
-
 /**
  * Loads the provider `moduleFile` exports as `exportName`, with its results made safe for the engine.
  * Runs in Pulumi's dynamic-provider process, called by the module that providerModuleText writes.
@@ -60,16 +53,18 @@ export function providerModuleText(moduleFile: string, exportName: string): stri
  * A dynamic resource served by Pulumi's Node.js dynamic provider, like pulumi.dynamic.Resource (same
  * type token, same `__provider` key), whose provider is referenced by path instead of serialized by
  * Pulumi's closure serializer: that copies all of provider/ into every resource's state and costs
- * ~0.5 s per program run (it loads the TypeScript compiler and walks each closure).
+ * ~0.5 s per program run (it loads the TypeScript compiler and walks each closure). `moduleFile` is
+ * the compiled module that exports `provider` (the caller's `__filename`).
  */
 export abstract class DynamicResource extends pulumi.CustomResource {
-    constructor(reference: ProviderReference, name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined,
-        module: string, type: string) {
-        const { provider, moduleFile, exportName } = reference;
-        if (!moduleFile.endsWith(".js") || require(moduleFile)[exportName] !== provider) {
-            throw new Error(`egress-xdp: ${moduleFile} does not export ${exportName} as this provider; ` +
+    constructor(provider: pulumi.dynamic.ResourceProvider, moduleFile: string, name: string, props: pulumi.Inputs,
+        opts: pulumi.CustomResourceOptions | undefined, type: string) {
+        const exported: Record<string, unknown> = moduleFile.endsWith(".js") ? require(moduleFile) : {};
+        const exportName = Object.keys(exported).find((key) => exported[key] === provider);
+        if (exportName === undefined) {
+            throw new Error(`egress-xdp: ${moduleFile} does not export the provider of ${type}; ` +
                 "run the program compiled (`npx tsc`; Pulumi.yaml main: dist/...), not through ts-node");
         }
-        super(`pulumi-nodejs:dynamic/${module}:${type}`, name, { ...props, __provider: providerModuleText(moduleFile, exportName) }, opts);
+        super(`pulumi-nodejs:dynamic/egressxdp:${type}`, name, { ...props, __provider: providerModuleText(moduleFile, exportName) }, opts);
     }
 }

@@ -54,8 +54,8 @@ export class ForwardAccept extends DynamicResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
-        super({ provider: forwardAcceptProvider, moduleFile: __filename, exportName: "forwardAcceptProvider" }, name, {
+        super(forwardAcceptProvider, __filename, name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined, comment: undefined,
-        }, opts, "egressxdp", "ForwardAccept");
+        }, opts, "ForwardAccept");
     }
 }

@@ -204,8 +204,8 @@ export class IpForwarding extends DynamicResource {
     declare readonly current: pulumi.Output<SysctlValue>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super({ provider: ipForwardingProvider, moduleFile: __filename, exportName: "ipForwardingProvider" }, name, {
+        super(ipForwardingProvider, __filename, name, {
             netns: undefined, enabled: undefined, ...args, owner: ownerFor(name), previous: undefined, current: undefined,
-        }, opts, "egressxdp", "IpForwarding");
+        }, opts, "IpForwarding");
     }
 }

@@ -132,7 +132,7 @@ export class Namespace extends DynamicResource {
     declare readonly path: pulumi.Output<string>;
 
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-        super({ provider: namespaceProvider, moduleFile: __filename, exportName: "namespaceProvider" }, name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
-            "egressxdp", "Namespace");
+        super(namespaceProvider, __filename, name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
+            "Namespace");
     }
 }

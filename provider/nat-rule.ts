@@ -60,8 +60,8 @@ export class NatRule extends DynamicResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super({ provider: natRuleProvider, moduleFile: __filename, exportName: "natRuleProvider" }, name, {
+        super(natRuleProvider, __filename, name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
-        }, opts, "egressxdp", "NatRule");
+        }, opts, "NatRule");
     }
 }

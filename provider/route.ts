@@ -182,7 +182,7 @@ export class Route extends DynamicResource {
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super({ provider: routeProvider, moduleFile: __filename, exportName: "routeProvider" }, name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
-            opts, "egressxdp", "Route");
+        super(routeProvider, __filename, name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
+            opts, "Route");
     }
 }

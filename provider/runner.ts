@@ -28,8 +28,9 @@ export class CommandError extends Error {
         const message = `${resource}: \`${argv.join(" ")}\` failed (exit ${exitCode}): ${stderr.trim() || "no message"}` +
             (hint ? `\n  what to do: ${hint}` : "");
         super(message);
-        // Pulumi serializes this class into the dynamic provider as a function that calls Error without
-        // `new`, which sets no message on `this`: without this line the engine would show "undefined".
+        // egress-xdp's resources load their providers by path, but a program's own pulumi.dynamic.Resource
+        // that uses run() is serialized, and Pulumi turns this class into a function that calls Error
+        // without `new`, which sets no message on `this`: without this line the engine would show "undefined".
         this.message = message;
         this.name = "CommandError";
     }
@@ -68,8 +69,8 @@ export async function run(
     ctx: RunContext, argv: string[],
     options: { allowFailure?: boolean; input?: string; cwd?: string; env?: Record<string, string> } = {},
 ): Promise<RunResult> {
-    // execa is ESM-only; importing it here, not at the top, keeps the serialized dynamic provider
-    // loadable (a top-level import serializes to a path Node refuses).
+    // execa is ESM-only; importing it here, not at the top, keeps run() usable in a serialized dynamic
+    // provider (a top-level import serializes to a path Node refuses).
     const { execa } = await import("execa");
     const full = inNetns(ctx.netns, argv);
     const result = await execa(full[0], full.slice(1), {

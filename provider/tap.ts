@@ -71,9 +71,9 @@ export class Tap extends DynamicResource {
 
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super({ provider: tapProvider, moduleFile: __filename, exportName: "tapProvider" }, name, {
+        super(tapProvider, __filename, name, {
             netns: undefined, mtu: undefined, up: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
-        }, opts, "egressxdp", "Tap");
+        }, opts, "Tap");
     }
 }

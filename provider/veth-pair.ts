@@ -205,10 +205,10 @@ export class VethPair extends DynamicResource {
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super({ provider: vethPairProvider, moduleFile: __filename, exportName: "vethPairProvider" }, name, {
+        super(vethPairProvider, __filename, name, {
             netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
             up: undefined, peerUp: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,
-        }, opts, "egressxdp", "VethPair");
+        }, opts, "VethPair");
     }
 }

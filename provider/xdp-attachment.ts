@@ -368,9 +368,9 @@ export class XdpAttachment extends DynamicResource {
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super({ provider: xdpAttachmentProvider, moduleFile: __filename, exportName: "xdpAttachmentProvider" }, name, {
+        super(xdpAttachmentProvider, __filename, name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
             effectiveMode: undefined, mapIds: undefined,
-        }, opts, "egressxdp", "XdpAttachment");
+        }, opts, "XdpAttachment");
     }
 }
