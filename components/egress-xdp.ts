@@ -16,6 +16,7 @@ import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
 import { XdpAttachment } from "../provider/xdp-attachment";
+import { OffloadChange } from "../provider/offload";
 import { XdpMode, formatIpv4, networkOf, parseCidr } from "../provider/validate";
 
 export interface EgressXdpArgs {
@@ -88,6 +89,12 @@ export class EgressXdp extends pulumi.ComponentResource {
     readonly xdpMode: pulumi.Output<string>;
     /** The program's maps by name, for reading its counters (components/counters.ts). */
     readonly xdpMapIds: pulumi.Output<Record<string, number>>;
+    /** What the program is called with: "wire frames" (native) or "super-packets" (generic). */
+    readonly xdpProgramView: pulumi.Output<string>;
+    /** The outer veth's managed offload features as the kernel has them, e.g. { "generic-receive-offload": "on" }. */
+    readonly xdpOffloads: pulumi.Output<Record<string, string>>;
+    /** What the attachment changed on the outer veth (and puts back): [{ feature, found, set }]. */
+    readonly xdpOffloadChanges: pulumi.Output<OffloadChange[]>;
     /** The namespace that plays the host ("" for the one pulumi runs in). */
     readonly hostNetns: pulumi.Output<string>;
     /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
@@ -134,13 +141,17 @@ export class EgressXdp extends pulumi.ComponentResource {
         this.xdpProgramTag = xdp.tag;
         this.xdpMode = xdp.effectiveMode;
         this.xdpMapIds = xdp.mapIds;
+        this.xdpProgramView = xdp.programView;
+        this.xdpOffloads = xdp.offloads;
+        this.xdpOffloadChanges = xdp.offloadChanges;
         this.hostNetns = pulumi.output(host ?? "");
         this.execPrefix = namespace.name.apply((ns) => ["ip", "netns", "exec", ns]);
         this.registerOutputs({
             namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
             vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
             xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
-            xdpMapIds: this.xdpMapIds, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
+            xdpMapIds: this.xdpMapIds, xdpProgramView: this.xdpProgramView, xdpOffloads: this.xdpOffloads,
+            xdpOffloadChanges: this.xdpOffloadChanges, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
         });
     }
 
