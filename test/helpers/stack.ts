@@ -6,6 +6,7 @@ import { useLab } from "./kernel-suite";
 import { Lab, inNs } from "./lab";
 import { Engine, newEngine, projectRoot } from "./engine";
 import { XdpCounters, readCounters } from "../../components/counters";
+import type { OffloadChange } from "../../provider/offload";
 
 /** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
 export type StackConfig = Record<string, string | string[]>;
@@ -23,6 +24,9 @@ export interface StackOutputs {
     xdpProgramTag: string;
     xdpMode: string;
     xdpMapIds: Record<string, number>;
+    xdpProgramView?: string;
+    xdpOffloads?: Record<string, string>;
+    xdpOffloadChanges?: OffloadChange[];
     execPrefix: string[];
 }
 
