@@ -188,6 +188,18 @@ function controlPlaneTable(cp: BenchResults["controlPlane"]): string {
     ]);
 }
 
+/**
+ * A warning for a run on a busy machine: when CPU time is scarce every path waits for it alike, so the
+ * ratios between paths shrink toward 1 and a path that costs more CPU per byte looks less costly.
+ */
+function busyNote(r: BenchResults): string {
+    const load = Math.max(r.loadBefore, r.loadAfter);
+    if (load <= 2 * r.machine.cpus) return "";
+    return ` **This run shared the machine with heavy other work (load average up to ${load.toFixed(1)} on ${r.machine.cpus}
+CPUs)**: every path then waits for CPU time alike, so the ratios between paths shrink toward 1; a path that costs
+more CPU per byte (native mode, the recipe's native mode most) looks less costly than on a quiet machine.`;
+}
+
 /** A row's "× baseline" by the start of its label, for the prose. */
 function ratioOf(r: BenchResults, labelStart: string): string {
     const row = r.throughput.find((t) => t.label.startsWith(labelStart));
@@ -264,7 +276,7 @@ ${latencyTable(r.spacedLatency)}
 \`iperf3 -s\` bound to the server address in the upstream namespace, ${s.throughput.rounds} round(s): every round runs each
 case once, in the order of the table. The baseline is the hand-built recipe without an XDP program: the same veth →
 bridge → NAT → uplink path. Other work on the machine moves the numbers a lot between rounds, so "× baseline" is the
-median over rounds of the case divided by the baseline *of the same round* (the default mode runs right after it).
+median over rounds of the case divided by the baseline *of the same round* (the default mode runs right after it).${busyNote(r)}
 
 ${table(["path", "Gbit/s (median)", "runs", "× baseline", "program calls (TCP)", "bytes per call"],
         r.throughput.map((t) => [t.label, gbit(t.median), t.bitsPerSecond.map(gbit).join(", "), ratioToBaseline(t, baseline).toFixed(2),
