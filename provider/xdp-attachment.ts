@@ -374,13 +374,14 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         removeNote(attachNote(props));
         const link = await readLink(ctx, props.interface);
         if (!link) return;
+        // What we changed is ours to put back, whoever's program is attached now; before the detach, so
+        // a refresh after a delete killed in between (which forgets this resource) finds nothing left to undo.
+        await restoreOffloads(ctx, props.interface, props.offloadChanges ?? []);
         // Only the program we attached; a foreign one recorded by refresh is not ours to remove.
         const xdp = link.xdp;
         if (xdp && xdp.progId === props.progId && !props.objectHash.startsWith(foreignHashPrefix)) {
             await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
         }
-        // What we changed is ours to put back, whoever's program is attached now.
-        await restoreOffloads(ctx, props.interface, props.offloadChanges ?? []);
     },
 };
 
