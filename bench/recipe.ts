@@ -4,7 +4,7 @@
 import { mkdtempSync, rmdirSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { Lab } from "../examples/simulated-uplink";
+import { Lab } from "../lab/host";
 import { AttachMode, xdpAttachArgv, xdpDetachArgv } from "../provider/bpf";
 import { run } from "../provider/runner";
 

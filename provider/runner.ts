@@ -1,6 +1,7 @@
 // The one command runner every resource uses: execa with argument arrays (never a shell), optionally
 // inside a named network namespace, with errors that say which resource, which command, what the
 // kernel said, and what to do.
+import { netnsPath } from "./netns";
 
 /** Where and for whom a command runs. */
 export interface RunContext {
@@ -34,11 +35,6 @@ export class CommandError extends Error {
         this.message = message;
         this.name = "CommandError";
     }
-}
-
-/** The path `ip netns add` gives a namespace; nsenter enters it by this path. */
-export function netnsPath(netns: string): string {
-    return `/var/run/netns/${netns}`;
 }
 
 /** The argv that runs `argv` inside `netns` (or unchanged when no namespace is given). */

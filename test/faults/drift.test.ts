@@ -12,7 +12,8 @@ import { BuiltObjects, useBuiltObjects } from "../helpers/bpf-build";
 import { useFigures } from "../helpers/figures";
 import { eventually } from "../helpers/kernel-suite";
 import { Lab, inNs } from "../helpers/lab";
-import { LabStack, useLabStacks } from "../helpers/stack";
+import { LabStack } from "../../lab/stack";
+import { useLabStacks } from "../helpers/lab";
 
 interface DriftContext {
     lab: Lab;

@@ -2,9 +2,10 @@
 import { mkdtempSync, rmSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { RunResult, run } from "../../provider/runner";
+import { RunResult, run } from "../provider/runner";
 
-export const projectRoot = path.resolve(__dirname, "..", "..", "..");
+/** The repository (compiled code in dist/lab/). */
+export const projectRoot = path.resolve(__dirname, "..", "..");
 
 export interface Engine {
     /** Runs `pulumi ARGS` in the program directory on this engine's backend and stack. */
