@@ -70,9 +70,12 @@ function subnetOf(cidr: string): string {
     return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
 }
 
-/** A path as the state keeps it: relative to the program's directory, so the directory may move. */
-function relativeToRoot(root: string, file: string): string {
-    return path.relative(root, file) || ".";
+/**
+ * A path as the state keeps it: relative to the directory the program runs in, which is also where
+ * the engine starts the providers (the directory of Pulumi.yaml's `main`), so the directory may move.
+ */
+function pathForState(file: string): string {
+    return path.relative(process.cwd(), file) || ".";
 }
 
 /** The error that names every bad arg; Pulumi prints only a RunError's message. */
@@ -163,11 +166,11 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         });
         const arg = <T>(key: string): pulumi.Input<T> =>
             (lazy.includes(key) ? checked!.apply((all) => all[key]) : known[key]) as pulumi.Input<T>;
-        return this.createChildren(name!, a, arg, forwardAccept, root);
+        return this.createChildren(name!, a, arg, forwardAccept);
     }
 
-    private createChildren(name: string, a: ResolvedArgs, arg: <T>(key: string) => pulumi.Input<T>, forwardAccept: boolean,
-        root: string): Outputs {
+    private createChildren(name: string, a: ResolvedArgs, arg: <T>(key: string) => pulumi.Input<T>, forwardAccept: boolean):
+        Outputs {
         const child = (deps: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: deps });
         const host = a.hostNetns;
         const bridgeName = arg<string>("bridge");
@@ -193,7 +196,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
             netns: arg<string>("namespace"), destination: "default", via: pulumi.output(outerAddress).apply((cidr) => cidr.split("/")[0]),
         }, child([veth]));
 
-        const program = this.programInput(name, a.xdpProgram, root, child());
+        const program = this.programInput(name, a.xdpProgram, child());
         // No prefixes, no map to fill (the statistics program has none).
         const prefixes = isUnknown(a.dropPrefixes) || a.dropPrefixes.length > 0
             ? pulumi.output(arg<string[]>("dropPrefixes")).apply((list) => list.length > 0 ? { map: dropListMap, prefixes: list } : undefined)
@@ -219,16 +222,16 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
      * an edit shows in preview as a rebuild and an in-place update of the attachment, and the
      * attachment rebuilds an object the cache lost. A prebuilt object is used as it is.
      */
-    private programInput(name: string, program: string, root: string, opts: pulumi.CustomResourceOptions):
+    private programInput(name: string, program: string, opts: pulumi.CustomResourceOptions):
         { source: pulumi.Output<string> } | { objectPath: string } {
-        const relative = relativeToRoot(root, program);
+        const relative = pathForState(program);
         if (!program.endsWith(".c")) return { objectPath: relative };
         const key = objectKey(readFileSync(program));
         const objectPath = cachedObjectPath(key);
         mkdirSync(objectCacheDir(), { recursive: true });
         const build = new command.local.Command(`${name}-xdp-build`, {
             // No shell: clang's argv is the interpreter and the output path its last argument. The
-            // command runs in the program's directory, like the attachment's provider.
+            // command runs where the program runs, like the attachment's provider.
             interpreter: clangArgv(relative, objectPath).slice(0, -1),
             create: objectPath,
             triggers: [key],

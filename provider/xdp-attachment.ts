@@ -39,12 +39,12 @@ export interface XdpAttachmentArgs {
     netns?: pulumi.Input<string>;
     /**
      * A prebuilt BPF object (see clangArgv in provider/bpf.ts); a relative path is relative to the
-     * program's directory. Give this or `source`.
+     * directory the program runs in (the engine starts the providers there). Give this or `source`.
      */
     objectPath?: pulumi.Input<string>;
     /**
      * A C source, built with clang into the object cache (provider/object-cache.ts) whenever its object
-     * is missing there; a relative path is relative to the program's directory.
+     * is missing there; a relative path is relative to the directory the program runs in.
      */
     source?: pulumi.Input<string>;
     /** The ELF section to attach, e.g. "xdp"; default: the section of `program`. */
@@ -67,7 +67,7 @@ export interface XdpAttachmentInputs {
     section: string;
     program?: string;
     mode: XdpMode;
-    /** sha256 of the object file, computed by check, so a rebuilt object re-attaches. */
+    /** sha256 of the object file (of a source: its object-cache key), computed by check, so a new object re-attaches. */
     objectHash: string;
     prefixes?: PrefixList;
     adopt?: boolean;
@@ -133,7 +133,10 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
         failures.push({ property: given, reason });
         return {};
     }
-    const objectHash = crypto.createHash("sha256").update(content).digest("hex");
+    // A source's object is named by its key (the source's hash); a rebuild in another directory
+    // differs in its debug info only, and must not re-attach.
+    const objectHash = given === "source" ? path.basename(objectPath, ".o")
+        : crypto.createHash("sha256").update(content).digest("hex");
     const badName = failures.some((f) => f.property === "section" || f.property === "program");
     if (isUnknown(section) || isUnknown(program) || badName) return { objectHash };
     let info;
