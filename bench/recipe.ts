@@ -5,7 +5,8 @@ import { mkdtempSync, rmdirSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
 import { Lab } from "../lab/host";
-import { AttachMode, xdpAttachArgv, xdpDetachArgv } from "../provider/bpf";
+import { xdpAttachArgv, xdpDetachArgv } from "../provider/bpf";
+import { AttachMode } from "../provider/validate";
 import { run } from "../provider/runner";
 
 export interface Recipe {

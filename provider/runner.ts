@@ -29,7 +29,7 @@ export class CommandError extends Error {
         const message = `${resource}: \`${argv.join(" ")}\` failed (exit ${exitCode}): ${stderr.trim() || "no message"}` +
             (hint ? `\n  what to do: ${hint}` : "");
         super(message);
-        // egress-xdp's resources load their providers by path, but a program's own pulumi.dynamic.Resource
+        // egress-xdp's resources name their providers by package, but a program's own pulumi.dynamic.Resource
         // that uses run() is serialized, and Pulumi turns this class into a function that calls Error
         // without `new`, which sets no message on `this`: without this line the engine would show "undefined".
         this.message = message;

@@ -4,7 +4,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { AttachMode, xdpAttachArgv, xdpDetachArgv } from "../../provider/bpf";
+import { xdpAttachArgv, xdpDetachArgv } from "../../provider/bpf";
+import { AttachMode } from "../../provider/validate";
 import { readLink } from "../../provider/link";
 import { parseIptablesRules } from "../../provider/parse";
 import { run } from "../../provider/runner";
