@@ -172,9 +172,13 @@ describe("egress-xdp as a package, state that outlives the folder (engine, root 
 
         await run({ resource: "migrate-state" }, ["node", path.join(projectRoot, "dist", "scripts", "migrate-state.js"), engine.stack],
             { cwd: projectRoot, env: engine.command([]).env });
-        expect(await stateOf(engine)).to.not.include(work);
+        const providers = (JSON.parse(await stateOf(engine)).deployment.resources as { outputs?: { __provider?: string } }[])
+            .map((resource) => resource.outputs?.__provider).filter((text) => text !== undefined);
+        expect(providers, "every provider named by package").to.have.length.above(8);
+        expect(providers.filter((text) => text!.includes(work))).to.deep.equal([]);
         await engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
         await engine.pulumi(["up", "--yes"]);
+        expect(await stateOf(engine), "up replaced the previous version's paths").to.not.include(work);
         const ping = await inNs(String(config.namespace), ["ping", "-c", "2", "-i", "0.2", "-W", "1", lab().serverAddress],
             { allowFailure: true });
         expect(ping.exitCode, "traffic passes after the new version's up").to.equal(0);
