@@ -137,7 +137,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
 
     /**
      * Checks every arg (known values now, before any child exists; Outputs when they resolve), then
-     * creates the children. Relative paths are resolved against the program's directory.
+     * creates the children. A relative xdpProgram is resolved against the program's root (Pulumi.yaml).
      */
     protected async initialize(inputs: pulumi.Inputs, _opts?: unknown, name?: string): Promise<Outputs> {
         const args = inputs as unknown as EgressXdpArgs;
@@ -146,7 +146,9 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         const given = { ...egressXdpDefaults, ...defined } as Record<string, unknown>;
         given.xdpProgram = path.resolve(root, String(given.xdpProgram));
         // Outputs are checked when they resolve; until then the checks skip them as unknown.
-        const lazy = Object.keys(given).filter((key) => pulumi.Output.isInstance(given[key]));
+        const isOutput = (value: unknown): boolean => pulumi.Output.isInstance(value);
+        const lazy = Object.keys(given).filter((key) =>
+            isOutput(given[key]) || (Array.isArray(given[key]) && (given[key] as unknown[]).some(isOutput)));
         const known = { ...given } as Record<string, unknown>;
         for (const key of Object.keys(known)) known[key] = lazy.includes(key) ? unknown : await known[key];
         const a = known as unknown as ResolvedArgs;
