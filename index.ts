@@ -12,6 +12,8 @@ export = async () => {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
         vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
         xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, xdpMode: egress.xdpMode,
-        xdpMapIds: egress.xdpMapIds, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
+        xdpMapIds: egress.xdpMapIds, xdpIngressProgramId: egress.xdpIngressProgramId, xdpIngressMode: egress.xdpIngressMode,
+        xdpIngressMapIds: egress.xdpIngressMapIds, pinDir: egress.pinDir, pinnedMaps: egress.pinnedMaps,
+        hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
     };
 };

@@ -17,6 +17,7 @@ import { EgressXdpArgs, ResolvedEgressXdpArgs, dropListMap, resolveArgs } from "
 export const configKeys = [
     "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
     "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
+    "xdpIngressProgram", "xdpIngressSection", "xdpIngressMode", "bpffsRoot",
 ] as const;
 
 /** The values of config key forwardAccept; auto decides by the host's filter/FORWARD chain. */
@@ -83,6 +84,15 @@ export function programMaps(program: string): string[] {
     return [...readFileSync(program, "utf8").matchAll(/\}\s*([A-Za-z_]\w*)\s+SEC\("\.maps"\)/g)].map((m) => m[1]);
 }
 
+/** Adds the problems of a program key and its section key; true when there are none. */
+function programProblems(failures: CheckFailure[], key: string, sectionKey: string, program: string, section: string): boolean {
+    const problem = !existsSync(program) ? { property: key, reason: `${program} does not exist` }
+        : !/\.(c|o)$/.test(program) ? { property: key, reason: "must be a .c source or a .o object" }
+        : sectionProblem(program, section) && { property: sectionKey, reason: sectionProblem(program, section)! };
+    if (problem) failures.push(problem);
+    return !problem;
+}
+
 /** Every problem with the args that can be seen without looking at the host. */
 export function configProblems(args: StackConfigValues, projectDir: string): CheckFailure[] {
     const a = resolveArgs({ ...args, forwardAccept: undefined });
@@ -97,6 +107,9 @@ export function configProblems(args: StackConfigValues, projectDir: string): Che
     checkProperty(failures, values, "outerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "innerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "xdpMode", xdpModeProblem, true);
+    checkProperty(failures, values, "xdpIngressMode", xdpModeProblem);
+    checkProperty(failures, values, "bpffsRoot", (root: unknown) => typeof root === "string" && path.isAbsolute(root)
+        ? undefined : `"${String(root)}" is not an absolute path like /sys/fs/bpf`);
     checkListProperty(failures, values, "dropPrefixes", networkCidrProblem);
     if (args.forwardAccept !== undefined && !(forwardAcceptChoices as readonly string[]).includes(args.forwardAccept)) {
         failures.push({ property: "forwardAccept", reason: `"${args.forwardAccept}" is not one of ${forwardAcceptChoices.join(", ")}` });
@@ -116,12 +129,11 @@ export function configProblems(args: StackConfigValues, projectDir: string): Che
     });
     if (a.namespace === a.hostNetns) failures.push({ property: "namespace", reason: "must differ from hostNetns" });
     const program = path.resolve(projectDir, a.xdpProgram);
-    if (!existsSync(program)) failures.push({ property: "xdpProgram", reason: `${program} does not exist` });
-    else if (!/\.(c|o)$/.test(program)) failures.push({ property: "xdpProgram", reason: "must be a .c source or a .o object" });
-    else {
-        const problem = sectionProblem(program, a.xdpSection);
-        if (problem) failures.push({ property: "xdpSection", reason: problem });
-        else if (a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
+    if (a.xdpIngressProgram !== undefined) {
+        programProblems(failures, "xdpIngressProgram", "xdpIngressSection", path.resolve(projectDir, a.xdpIngressProgram), a.xdpIngressSection);
+    }
+    if (programProblems(failures, "xdpProgram", "xdpSection", program, a.xdpSection)) {
+        if (a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
             failures.push({
                 property: "dropPrefixes",
                 reason: `${program} has no map ${dropListMap} to hold them; use bpf/xdp_droplist.c or leave dropPrefixes empty`,
@@ -163,6 +175,7 @@ export async function validatedArgs(values: StackConfigValues, projectDir: strin
     }
     return {
         ...args, xdpProgram: path.resolve(projectDir, args.xdpProgram),
+        xdpIngressProgram: args.xdpIngressProgram && path.resolve(projectDir, args.xdpIngressProgram),
         forwardAccept: await forwardAcceptWanted(values.forwardAccept, args.hostNetns),
     };
 }

@@ -7,6 +7,7 @@ import { createHash } from "crypto";
 import { mkdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { clangArgv } from "../provider/bpf";
+import { BpfPinDir } from "../provider/bpf-pin-dir";
 import { Bridge } from "../provider/bridge";
 import { ForwardAccept } from "../provider/forward-rule";
 import { IpForwarding } from "../provider/ip-forwarding";
@@ -40,6 +41,20 @@ export interface EgressXdpArgs {
     /** The ELF section of the program. Default "xdp". */
     xdpSection?: string;
     xdpMode?: XdpMode;
+    /**
+     * An XDP program for the inner veth end, which receives the traffic entering the namespace (e.g.
+     * bpf/xdp_isn_ingress.c); a C file or an object like xdpProgram. Default: none.
+     */
+    xdpIngressProgram?: string;
+    /** The ELF section of the ingress program. Default "xdp". */
+    xdpIngressSection?: string;
+    /** The ingress program's mode. Default: xdpMode. */
+    xdpIngressMode?: XdpMode;
+    /**
+     * Where the bpffs is (mounted there by `up` if it is not, unmounted by `destroy` then). Both
+     * programs' pinned maps live in bpffsRoot/egress-xdp/<project>/<stack>/<name>/tc/globals.
+     */
+    bpffsRoot?: string;
     /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
     dropPrefixes?: string[];
     /**
@@ -57,12 +72,14 @@ export const egressXdpDefaults = {
     // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
     // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
     xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: true,
+    xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf",
 };
 
 /** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
 export const dropListMap = "drop_prefixes";
 
-export type ResolvedEgressXdpArgs = typeof egressXdpDefaults & { sendDev: string; hostNetns?: string };
+export type ResolvedEgressXdpArgs = typeof egressXdpDefaults &
+    { sendDev: string; hostNetns?: string; xdpIngressProgram?: string; xdpIngressMode?: XdpMode };
 
 export function resolveArgs(args: EgressXdpArgs): ResolvedEgressXdpArgs {
     const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
@@ -88,6 +105,13 @@ export class EgressXdp extends pulumi.ComponentResource {
     readonly xdpMode: pulumi.Output<string>;
     /** The program's maps by name, for reading its counters (components/counters.ts). */
     readonly xdpMapIds: pulumi.Output<Record<string, number>>;
+    /** The ingress program on the inner veth end (0 and "" when there is none). */
+    readonly xdpIngressProgramId: pulumi.Output<number>;
+    readonly xdpIngressMode: pulumi.Output<string>;
+    readonly xdpIngressMapIds: pulumi.Output<Record<string, number>>;
+    /** The stack's directory in bpffs, and the maps pinned there by name (`bpftool map dump pinned PATH`). */
+    readonly pinDir: pulumi.Output<string>;
+    readonly pinnedMaps: pulumi.Output<Record<string, string>>;
     /** The namespace that plays the host ("" for the one pulumi runs in). */
     readonly hostNetns: pulumi.Output<string>;
     /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
@@ -117,11 +141,20 @@ export class EgressXdp extends pulumi.ComponentResource {
             netns: a.namespace, destination: "default", via: a.outerAddress.split("/")[0],
         }, child([veth]));
 
-        const objectPath = this.buildProgram(name, a.xdpProgram, child());
+        const pins = new BpfPinDir(`${name}-bpf-pins`, {
+            root: a.bpffsRoot, subdir: `egress-xdp/${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+        }, child());
+        // The ingress program first: a flow the egress program starts must find its replies handled.
+        const ingress = a.xdpIngressProgram === undefined ? undefined : new XdpAttachment(`${name}-xdp-ingress`, {
+            interface: a.vethInner, netns: a.namespace, section: a.xdpIngressSection, mode: a.xdpIngressMode ?? a.xdpMode,
+            objectPath: this.buildProgram(`${name}-xdp-ingress`, `${name}-ingress`, a.xdpIngressProgram, child()),
+            pinDir: pins.path,
+        }, child([veth, pins]));
+        const objectPath = this.buildProgram(`${name}-xdp`, name, a.xdpProgram, child());
         const xdp = new XdpAttachment(`${name}-xdp`, {
-            interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode,
+            interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode, pinDir: pins.path,
             ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, prefixes: a.dropPrefixes } } : {}),
-        }, child([veth]));
+        }, child([veth, pins, ...(ingress ? [ingress] : [])]));
 
         this.namespace = namespace.name;
         this.bridge = bridge.name;
@@ -134,27 +167,38 @@ export class EgressXdp extends pulumi.ComponentResource {
         this.xdpProgramTag = xdp.tag;
         this.xdpMode = xdp.effectiveMode;
         this.xdpMapIds = xdp.mapIds;
+        this.xdpIngressProgramId = ingress?.progId ?? pulumi.output(0);
+        this.xdpIngressMode = ingress?.effectiveMode ?? pulumi.output("");
+        this.xdpIngressMapIds = ingress?.mapIds ?? pulumi.output<Record<string, number>>({});
+        this.pinDir = pins.path;
+        this.pinnedMaps = pulumi.all([xdp.pinnedMaps, ingress?.pinnedMaps ?? {}]).apply(([egress, inbound]) => ({ ...inbound, ...egress }));
         this.hostNetns = pulumi.output(host ?? "");
         this.execPrefix = namespace.name.apply((ns) => ["ip", "netns", "exec", ns]);
         this.registerOutputs({
             namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
             vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
             xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
-            xdpMapIds: this.xdpMapIds, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
+            xdpMapIds: this.xdpMapIds, xdpIngressProgramId: this.xdpIngressProgramId, xdpIngressMode: this.xdpIngressMode,
+            xdpIngressMapIds: this.xdpIngressMapIds, pinDir: this.pinDir, pinnedMaps: this.pinnedMaps,
+            hostNetns: this.hostNetns, execPrefix: this.execPrefix,
         });
     }
 
     /**
-     * A C source is compiled with clang by a local.Command whose trigger is the source's hash, so an
-     * edit shows in preview as a rebuild and re-attaches the program; an object file is used as is.
+     * A C source is compiled with clang by a local.Command (`resource`-build) whose trigger is the hash
+     * of the source and the headers it includes by "name", so an edit of either shows in preview as a
+     * rebuild and re-attaches the program; an object file is used as is.
      */
-    private buildProgram(name: string, program: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    private buildProgram(resource: string, objectName: string, program: string, opts: pulumi.CustomResourceOptions):
+        pulumi.Output<string> {
         const source = path.resolve(program);
         if (!source.endsWith(".c")) return pulumi.output(source);
-        const objectPath = path.resolve("bpf", "build", pulumi.getStack(), `${name}-${path.basename(source, ".c")}.o`);
+        const objectPath = path.resolve("bpf", "build", pulumi.getStack(), `${objectName}-${path.basename(source, ".c")}.o`);
         mkdirSync(path.dirname(objectPath), { recursive: true });
-        const sourceHash = createHash("sha256").update(readFileSync(source)).digest("hex");
-        const build = new command.local.Command(`${name}-xdp-build`, {
+        const text = readFileSync(source, "utf8");
+        const headers = [...text.matchAll(/^#include "([^"]+)"/gm)].map((m) => readFileSync(path.resolve(path.dirname(source), m[1])));
+        const sourceHash = [text, ...headers].reduce((hash, part) => hash.update(part), createHash("sha256")).digest("hex");
+        const build = new command.local.Command(`${resource}-build`, {
             // No shell: clang's argv is the interpreter and the output path its last argument.
             interpreter: clangArgv(source, objectPath).slice(0, -1),
             create: objectPath,

@@ -119,14 +119,16 @@ export function attachModes(mode: AttachMode | "auto", current: AttachMode | und
 /**
  * The argv that loads `section` of an object and attaches it. `replace` (ip -force) swaps out the
  * program attached in the same mode in one step; without it the kernel refuses to overwrite one.
- * iproute2 mounts a bpffs for its pin directories: TC_BPF_MNT plus a private mount namespace make
- * that mount a throwaway that vanishes with the command, so nothing is left under /sys/fs/bpf.
+ * iproute2 pins the maps declared with LIBBPF_PIN_BY_NAME below TC_BPF_MNT (in tc/globals), reusing
+ * pins it finds there, and mounts a bpffs there when it is none. `pinned`: bpffsDir is a directory in a
+ * mounted bpffs that keeps the pins (see provider/bpf-pin-dir.ts); otherwise a private mount namespace
+ * makes iproute2's mount a throwaway that vanishes with the command, so nothing is left anywhere.
  */
 export function xdpAttachArgv(options: {
-    dev: string; mode: AttachMode; objectPath: string; section: string; replace: boolean; bpffsDir: string;
+    dev: string; mode: AttachMode; objectPath: string; section: string; replace: boolean; bpffsDir: string; pinned?: boolean;
 }): string[] {
     return [
-        "unshare", "--mount", "--propagation", "private", "env", `TC_BPF_MNT=${options.bpffsDir}`,
+        ...(options.pinned ? [] : ["unshare", "--mount", "--propagation", "private"]), "env", `TC_BPF_MNT=${options.bpffsDir}`,
         "ip", ...(options.replace ? ["-force"] : []), "link", "set", "dev", options.dev,
         options.mode === "native" ? "xdpdrv" : "xdpgeneric", "obj", options.objectPath, "sec", options.section,
     ];

@@ -12,6 +12,7 @@ import {
     AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
+import { pinnedMapsDir } from "./bpf-pin-dir";
 import { DynamicResource } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
 import { readLink, requireNetns } from "./link";
@@ -47,6 +48,12 @@ export interface XdpAttachmentArgs {
     prefixes?: pulumi.Input<{ map: pulumi.Input<string>; prefixes: pulumi.Input<pulumi.Input<string>[]> }>;
     /** Replace a program that is already attached instead of failing. */
     adopt?: pulumi.Input<boolean>;
+    /**
+     * A directory in a mounted bpffs (a BpfPinDir's path) where the program's maps declared with
+     * LIBBPF_PIN_BY_NAME are pinned, or found and reused: they survive a swap and are shared with
+     * other programs attached with the same directory. Without it nothing is pinned.
+     */
+    pinDir?: pulumi.Input<string>;
 }
 
 export interface XdpAttachmentInputs {
@@ -60,6 +67,7 @@ export interface XdpAttachmentInputs {
     objectHash: string;
     prefixes?: PrefixList;
     adopt?: boolean;
+    pinDir?: string;
     owner: string;
 }
 
@@ -71,6 +79,8 @@ export interface XdpAttachmentOutputs extends XdpAttachmentInputs {
     effectiveMode: XdpState["mode"];
     /** The program's maps by (kernel, 15-character) name. */
     mapIds: Record<string, number>;
+    /** The program's maps pinned in pinDir: map name -> pin path (for bpftool map ... pinned PATH). */
+    pinnedMaps: Record<string, string>;
 }
 
 const sectionNameProblem = (name: unknown): string | undefined =>
@@ -142,6 +152,8 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     checkProperty(failures, news, "program", identifierProblem);
     checkProperty(failures, news, "mode", xdpModeProblem);
     checkProperty(failures, news, "adopt", booleanProblem);
+    checkProperty(failures, news, "pinDir", (dir: unknown) => typeof dir === "string" && dir.startsWith("/")
+        ? undefined : "must be an absolute directory in a mounted bpffs (a BpfPinDir's path)");
     if ((news.section ?? news.program) === undefined) {
         failures.push({ property: "section", reason: "section or program is required" });
     }
@@ -191,10 +203,12 @@ async function attach(ctx: RunContext, inputs: XdpAttachmentInputs, current: Xdp
         if (currentMode && currentMode !== mode) await run(ctx, xdpDetachArgv(inputs.interface, currentMode));
         const argv = (bpffsDir: string) => xdpAttachArgv({
             dev: inputs.interface, mode, objectPath: inputs.objectPath, section: inputs.section,
-            replace: currentMode === mode, bpffsDir,
+            replace: currentMode === mode, bpffsDir, pinned: inputs.pinDir !== undefined,
         });
         // With "auto" on a free interface, a native failure falls through to generic; the last failure throws.
-        const result = await withThrowawayBpffs((dir) => run(ctx, argv(dir), { allowFailure: i < modes.length - 1 }));
+        const options = { allowFailure: i < modes.length - 1 };
+        const result = inputs.pinDir !== undefined ? await run(ctx, argv(inputs.pinDir), options)
+            : await withThrowawayBpffs((dir) => run(ctx, argv(dir), options));
         if (result.exitCode === 0) return;
     }
 }
@@ -240,12 +254,22 @@ async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInf
     }
 }
 
+/** The pins in pinDir of the program's maps (pins are named by the map's full name, the kernel keeps 15 characters). */
+function pinnedMapsOf(pinDir: string | undefined, maps: MapInfo[]): Record<string, string> {
+    const dir = pinDir === undefined ? undefined : pinnedMapsDir(pinDir);
+    if (!dir || !fs.existsSync(dir)) return {};
+    const names = new Set(maps.map((m) => m.name));
+    return Object.fromEntries(fs.readdirSync(dir).filter((pin) => names.has(kernelObjectName(pin))).sort()
+        .map((pin): [string, string] => [pin, path.join(dir, pin)]));
+}
+
 /** The outputs for our program as the kernel reports it. */
 async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState): Promise<XdpAttachmentOutputs> {
     const maps = await programMaps(ctx, xdp.progId);
     return {
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
+        pinnedMaps: pinnedMapsOf(inputs.pinDir, maps),
         prefixes: inputs.prefixes && {
             map: inputs.prefixes.map, prefixes: await readPrefixes(ctx, prefixMapOf(ctx, inputs.prefixes, maps)),
         },
@@ -270,7 +294,7 @@ const foreignHashPrefix = "foreign program ";
 function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState): XdpAttachmentOutputs {
     return {
         ...props, objectHash: `${foreignHashPrefix}${xdp.progId} (${xdp.name})`, progId: xdp.progId, tag: xdp.tag,
-        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, prefixes: undefined,
+        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, pinnedMaps: {}, prefixes: undefined,
     };
 }
 
@@ -294,7 +318,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
         return diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "prefixes"],
+            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "prefixes", "pinDir"],
             deleteBeforeReplace: true,
         });
     },
@@ -331,7 +355,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode"]).length > 0) {
+        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode", "pinDir"]).length > 0) {
             await attach(ctx, news, current);
         }
         const outs = await settle(ctx, news);
@@ -366,11 +390,12 @@ export class XdpAttachment extends DynamicResource {
     declare readonly progName: pulumi.Output<string>;
     declare readonly effectiveMode: pulumi.Output<XdpState["mode"]>;
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
+    declare readonly pinnedMaps: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(xdpAttachmentProvider, __filename, name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
-            effectiveMode: undefined, mapIds: undefined,
+            effectiveMode: undefined, mapIds: undefined, pinnedMaps: undefined,
         }, opts, "XdpAttachment");
     }
 }
