@@ -5,6 +5,7 @@ import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { readBpfObject, resolveSection } from "../provider/bpf";
 import { readLink } from "../provider/link";
+import { checkMapFills } from "../provider/map-fill";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
 import {
@@ -17,8 +18,11 @@ import { EgressXdpArgs, ResolvedEgressXdpArgs, dropListMap, resolveArgs } from "
 export const configKeys = [
     "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
     "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
-    "xdpIngressProgram", "xdpIngressSection", "xdpIngressMode", "bpffsRoot",
+    "xdpIngressProgram", "xdpIngressSection", "xdpIngressMode", "bpffsRoot", "xdpMaps",
 ] as const;
+
+/** The keys whose values are lists (read as objects); the others are strings. */
+const listKeys: readonly string[] = ["dropPrefixes", "xdpMaps"];
 
 /** The values of config key forwardAccept; auto decides by the host's filter/FORWARD chain. */
 export const forwardAcceptChoices = ["auto", "always", "never"] as const;
@@ -31,7 +35,7 @@ export function readConfig(config: pulumi.Config): StackConfigValues {
     const values: Record<string, unknown> = {};
     for (const key of configKeys) {
         // Pulumi.yaml's default for an unset optional string is "", which means "not set" here.
-        values[key] = key === "dropPrefixes" ? config.getObject<string[]>(key) : config.get(key) || undefined;
+        values[key] = listKeys.includes(key) ? config.getObject<unknown[]>(key) : config.get(key) || undefined;
     }
     return values as unknown as StackConfigValues;
 }
@@ -132,7 +136,15 @@ export function configProblems(args: StackConfigValues, projectDir: string): Che
     if (a.xdpIngressProgram !== undefined) {
         programProblems(failures, "xdpIngressProgram", "xdpIngressSection", path.resolve(projectDir, a.xdpIngressProgram), a.xdpIngressSection);
     }
+    const { fills, problems } = checkMapFills(a.xdpMaps);
+    failures.push(...problems.map((p) => ({ ...p, property: p.property.replace(/^maps/, "xdpMaps") })));
     if (programProblems(failures, "xdpProgram", "xdpSection", program, a.xdpSection)) {
+        const declared = programMaps(program);
+        for (const [i, fill] of (fills ?? []).entries()) {
+            if (!declared.includes(fill.map)) {
+                failures.push({ property: `xdpMaps[${i}]`, reason: `${program} has no map ${fill.map}; its maps: ${declared.join(", ") || "none"}` });
+            }
+        }
         if (a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
             failures.push({
                 property: "dropPrefixes",

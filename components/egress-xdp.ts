@@ -16,6 +16,7 @@ import { NatRule } from "../provider/nat-rule";
 import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
+import { MapFill } from "../provider/map-fill";
 import { XdpAttachment } from "../provider/xdp-attachment";
 import { XdpMode, formatIpv4, networkOf, parseCidr } from "../provider/validate";
 
@@ -55,6 +56,11 @@ export interface EgressXdpArgs {
      * programs' pinned maps live in bpffsRoot/egress-xdp/<project>/<stack>/<name>/tc/globals.
      */
     bpffsRoot?: string;
+    /**
+     * Maps of the egress program filled from config, e.g. { map: "allowed_ports", key: "be16",
+     * value: "u64", entries: [{ key: 443, value: 1 }] } (layouts: provider/map-fill.ts).
+     */
+    xdpMaps?: MapFill[];
     /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
     dropPrefixes?: string[];
     /**
@@ -72,7 +78,7 @@ export const egressXdpDefaults = {
     // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
     // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
     xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: true,
-    xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf",
+    xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf", xdpMaps: [] as MapFill[],
 };
 
 /** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
@@ -150,10 +156,14 @@ export class EgressXdp extends pulumi.ComponentResource {
             objectPath: this.buildProgram(`${name}-xdp-ingress`, `${name}-ingress`, a.xdpIngressProgram, child()),
             pinDir: pins.path,
         }, child([veth, pins]));
+        // The drop-list is one map filled from config: its prefixes are LPM keys, its values the program's counters.
+        const dropList = a.dropPrefixes.length === 0 ? []
+            : [{ map: dropListMap, key: "lpm4", entries: a.dropPrefixes.map((prefix) => ({ key: prefix })) }];
+        const fills: MapFill[] = [...dropList, ...a.xdpMaps];
         const objectPath = this.buildProgram(`${name}-xdp`, name, a.xdpProgram, child());
         const xdp = new XdpAttachment(`${name}-xdp`, {
             interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode, pinDir: pins.path,
-            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, prefixes: a.dropPrefixes } } : {}),
+            ...(fills.length > 0 ? { maps: fills } : {}),
         }, child([veth, pins, ...(ingress ? [ingress] : [])]));
 
         this.namespace = namespace.name;

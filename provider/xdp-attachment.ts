@@ -1,6 +1,6 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
-// (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with an IPv4 drop-list map
-// filled from `prefixes`. There is no ownership mark on an XDP program: the program id recorded at
+// (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with maps of the program
+// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill). There is no ownership mark on an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
+    AttachMode, MapEntry, MapInfo, attachModes, hexArgs, kernelObjectName, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
 import { pinnedMapsDir } from "./bpf-pin-dir";
@@ -18,18 +18,12 @@ import { changedProperties, diffProperties } from "./diff";
 import { readLink, requireNetns } from "./link";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { ownerFor, qualifiedId } from "./owner";
+import { MapFill, checkMapFills, encodeEntry, layoutsOf, observedFill } from "./map-fill";
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, isUnknown,
-    netnsNameProblem, networkCidrProblem, sortedListInput, xdpModeProblem,
+    CheckFailure, XdpMode, booleanProblem, checkProperty, interfaceNameProblem, isUnknown, netnsNameProblem, xdpModeProblem,
 } from "./validate";
-
-/** IPv4 destination prefixes to fill into an LPM trie map of the program, e.g. xdp_droplist's drop_prefixes. */
-export interface PrefixList {
-    map: string;
-    prefixes: string[];
-}
 
 export interface XdpAttachmentArgs {
     /** The interface to attach to, e.g. the recipe's veth_1a (it receives the namespace's egress). */
@@ -44,8 +38,11 @@ export interface XdpAttachmentArgs {
     program?: pulumi.Input<string>;
     /** native (driver), generic (skb), or auto: native, falling back to generic. Default auto. */
     mode?: pulumi.Input<XdpMode>;
-    /** Drop-list prefixes; changing them updates the map in place, without re-attaching. */
-    prefixes?: pulumi.Input<{ map: pulumi.Input<string>; prefixes: pulumi.Input<pulumi.Input<string>[]> }>;
+    /**
+     * Maps of the program filled with exactly these entries (see MapFill); a change updates the maps
+     * in place, without re-attaching, and refresh shows entries someone else changed.
+     */
+    maps?: pulumi.Input<pulumi.Input<MapFill>[]>;
     /** Replace a program that is already attached instead of failing. */
     adopt?: pulumi.Input<boolean>;
     /**
@@ -65,7 +62,7 @@ export interface XdpAttachmentInputs {
     mode: XdpMode;
     /** sha256 of the object file, computed by check, so a rebuilt object re-attaches. */
     objectHash: string;
-    prefixes?: PrefixList;
+    maps?: MapFill[];
     adopt?: boolean;
     pinDir?: string;
     owner: string;
@@ -94,21 +91,8 @@ const identifierProblem = (name: unknown): string | undefined =>
 const pathProblem = (value: unknown): string | undefined =>
     typeof value === "string" && value.length > 0 ? undefined : "must be the path of a BPF object file";
 
-function checkPrefixes(failures: CheckFailure[], value: unknown): PrefixList | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (isUnknown(value)) return value as never; // diff counts it as a change
-    if (typeof value !== "object") {
-        failures.push({ property: "prefixes", reason: 'must be { map: "drop_prefixes", prefixes: ["192.0.2.0/24"] }' });
-        return undefined;
-    }
-    const { map, prefixes } = value as Record<string, unknown>;
-    checkProperty(failures, { "prefixes.map": map }, "prefixes.map", identifierProblem, true);
-    checkListProperty(failures, { "prefixes.prefixes": prefixes }, "prefixes.prefixes", networkCidrProblem);
-    return { map: map as string, prefixes: sortedListInput(Array.isArray(prefixes) ? [...new Set(prefixes)] : prefixes) };
-}
-
-/** Hashes the object and checks it holds the wanted program and map; returns the hash and the section to attach. */
-function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, prefixes: PrefixList | undefined):
+/** Hashes the object and checks it holds the wanted program and maps; returns the hash and the section to attach. */
+function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, fills: MapFill[] | undefined):
     { objectHash?: string; section?: string } {
     const { objectPath, section, program } = news;
     // An unknown path (preview) leaves the hash unknown too, so diff counts it as a change.
@@ -136,9 +120,9 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
     if ("problem" in resolved) {
         failures.push({ property: program === undefined ? "section" : "program", reason: `${objectPath} ${resolved.problem}` });
     }
-    if (typeof prefixes?.map === "string" && !isUnknown(prefixes.map) && !info.maps.includes(prefixes.map)) {
-        const reason = `${objectPath} has no map ${prefixes.map}; its maps: ${info.maps.join(", ") || "none"}`;
-        failures.push({ property: "prefixes.map", reason });
+    for (const [i, fill] of (Array.isArray(fills) ? fills : []).entries()) {
+        if (isUnknown(fill) || info.maps.includes(fill.map)) continue;
+        failures.push({ property: `maps[${i}]`, reason: `${objectPath} has no map ${fill.map}; its maps: ${info.maps.join(", ") || "none"}` });
     }
     return "section" in resolved ? { objectHash, section: resolved.section } : { objectHash };
 }
@@ -157,9 +141,10 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     if ((news.section ?? news.program) === undefined) {
         failures.push({ property: "section", reason: "section or program is required" });
     }
-    const prefixes = checkPrefixes(failures, news.prefixes);
-    const object = inspectObject(failures, news, prefixes);
-    return { inputs: { ...news, mode: news.mode ?? "auto", prefixes, ...object } as XdpAttachmentInputs, failures };
+    const { fills, problems } = checkMapFills(news.maps);
+    failures.push(...problems);
+    const object = inspectObject(failures, news, fills);
+    return { inputs: { ...news, mode: news.mode ?? "auto", maps: fills, ...object } as XdpAttachmentInputs, failures };
 }
 
 function context(inputs: { interface: string; netns?: string }): RunContext {
@@ -227,30 +212,49 @@ export async function dumpMap(ctx: RunContext, mapId: number): Promise<MapEntry[
     return parseMapDump((await run(ctx, ["bpftool", "-j", "map", "dump", "id", String(mapId)])).stdout);
 }
 
-function prefixMapOf(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): MapInfo {
-    const map = maps.find((m) => m.name === kernelObjectName(prefixes.map));
-    if (!map || map.type !== "lpm_trie" || map.keySize !== 8) {
-        throw new Error(`${ctx.resource}: the attached program has no IPv4 LPM trie map named ${prefixes.map} ` +
-            `(its maps: ${maps.map((m) => `${m.name} (${m.type})`).join(", ") || "none"}); fix \`prefixes.map\``);
+/** The program's map a fill is for, with the sizes its layouts need; hash, LPM-trie and array maps. */
+function fillMapOf(ctx: RunContext, fill: MapFill, maps: MapInfo[]): MapInfo {
+    const map = maps.find((m) => m.name === kernelObjectName(fill.map));
+    const layouts = layoutsOf(fill);
+    const listing = maps.map((m) => `${m.name} (${m.type}, key ${m.keySize} B, value ${m.valueSize} B)`).join(", ") || "none";
+    if (!map || !["hash", "lru_hash", "lpm_trie", "array"].includes(map.type) || map.keySize !== layouts.key.size ||
+        (layouts.value && map.valueSize !== layouts.value.size)) {
+        throw new Error(`${ctx.resource}: the attached program has no hash, LPM-trie or array map ${fill.map} with a ` +
+            `${layouts.key.size}-byte key${layouts.value ? ` and a ${layouts.value.size}-byte value` : ""} (its maps: ${listing}); ` +
+            "fix the map's name or layouts in `maps`");
     }
     return map;
 }
 
-async function readPrefixes(ctx: RunContext, map: MapInfo): Promise<string[]> {
-    return (await dumpMap(ctx, map.id)).map((entry) => cidrOfLpmKey(entry.key)).sort();
+/** A fill's entries as the map holds them; an array map's entries are the slots with a value other than zero. */
+async function readFill(ctx: RunContext, fill: MapFill, map: MapInfo): Promise<{ fill: MapFill; entries: MapEntry[] }> {
+    const entries = (await dumpMap(ctx, map.id)).filter((e) => map.type !== "array" || e.values.some((v) => v.some((b) => b !== 0)));
+    return { fill: observedFill(fill, entries), entries };
 }
 
-/** Makes the map hold exactly the wanted prefixes; entries that stay keep their drop counters. */
-async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): Promise<void> {
-    const map = prefixMapOf(ctx, prefixes, maps);
-    const present = await readPrefixes(ctx, map);
-    const mapId = String(map.id);
-    for (const cidr of present.filter((p) => !prefixes.prefixes.includes(p))) {
-        await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr))]);
-    }
-    const zeroCounter = ["value", "hex", ...hexArgs(Buffer.alloc(map.valueSize))];
-    for (const cidr of prefixes.prefixes.filter((p) => !present.includes(p))) {
-        await run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr)), ...zeroCounter]);
+/** Makes each map hold exactly its fill's entries; without a value layout, entries that stay keep their values. */
+async function applyFills(ctx: RunContext, fills: MapFill[], maps: MapInfo[]): Promise<void> {
+    for (const fill of fills) {
+        const map = fillMapOf(ctx, fill, maps);
+        const layouts = layoutsOf(fill);
+        const { entries: present } = await readFill(ctx, fill, map);
+        const wanted = new Map(fill.entries.map((e) => {
+            const key = encodeEntry(layouts.key, e.key) as Buffer;
+            return [key.toString("hex"), { key, value: layouts.value && encodeEntry(layouts.value, e.value) as Buffer }];
+        }));
+        const mapId = String(map.id);
+        const write = (key: Buffer, value: Buffer) =>
+            run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(key), "value", "hex", ...hexArgs(value)]);
+        for (const entry of present.filter((e) => !wanted.has(e.key.toString("hex")))) {
+            // Array slots cannot be deleted: zero is their "no entry".
+            if (map.type === "array") await write(entry.key, Buffer.alloc(map.valueSize));
+            else await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(entry.key)]);
+        }
+        for (const [hex, entry] of wanted) {
+            const current = present.find((e) => e.key.toString("hex") === hex);
+            if (!current) await write(entry.key, entry.value ?? Buffer.alloc(map.valueSize));
+            else if (entry.value && !current.values[0].equals(entry.value)) await write(entry.key, entry.value);
+        }
     }
 }
 
@@ -270,20 +274,18 @@ async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpSta
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
         pinnedMaps: pinnedMapsOf(inputs.pinDir, maps),
-        prefixes: inputs.prefixes && {
-            map: inputs.prefixes.map, prefixes: await readPrefixes(ctx, prefixMapOf(ctx, inputs.prefixes, maps)),
-        },
+        maps: inputs.maps && await Promise.all(inputs.maps.map(async (fill) => (await readFill(ctx, fill, fillMapOf(ctx, fill, maps))).fill)),
     };
 }
 
-/** After an attach: read the program back, fill its drop-list, return the outputs. */
+/** After an attach: read the program back, fill its maps, return the outputs. */
 async function settle(ctx: RunContext, inputs: XdpAttachmentInputs): Promise<XdpAttachmentOutputs> {
     const xdp = (await requireLink(ctx, inputs.interface)).xdp;
     if (!xdp) {
         throw new Error(`${ctx.resource}: ip reported success but no XDP program is attached to ${inputs.interface}; ` +
             "run `pulumi up` again");
     }
-    if (inputs.prefixes) await applyPrefixes(ctx, inputs.prefixes, await programMaps(ctx, xdp.progId));
+    if (inputs.maps) await applyFills(ctx, inputs.maps, await programMaps(ctx, xdp.progId));
     return observe(ctx, inputs, xdp);
 }
 
@@ -294,7 +296,7 @@ const foreignHashPrefix = "foreign program ";
 function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState): XdpAttachmentOutputs {
     return {
         ...props, objectHash: `${foreignHashPrefix}${xdp.progId} (${xdp.name})`, progId: xdp.progId, tag: xdp.tag,
-        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, pinnedMaps: {}, prefixes: undefined,
+        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, pinnedMaps: {}, maps: undefined,
     };
 }
 
@@ -318,7 +320,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
         return diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "prefixes", "pinDir"],
+            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "maps", "pinDir"],
             deleteBeforeReplace: true,
         });
     },
@@ -384,7 +386,7 @@ export class XdpAttachment extends DynamicResource {
     declare readonly program: pulumi.Output<string | undefined>;
     declare readonly mode: pulumi.Output<XdpMode>;
     declare readonly objectHash: pulumi.Output<string>;
-    declare readonly prefixes: pulumi.Output<PrefixList | undefined>;
+    declare readonly maps: pulumi.Output<MapFill[] | undefined>;
     declare readonly progId: pulumi.Output<number>;
     declare readonly tag: pulumi.Output<string>;
     declare readonly progName: pulumi.Output<string>;
