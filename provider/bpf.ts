@@ -224,6 +224,16 @@ export function verdictCounters(entries: MapEntry[]): { passed: number; dropped:
     return { passed: bySlot.passed[0] ?? 0, dropped: bySlot.dropped[0] ?? 0 };
 }
 
+/** The keys of bpf/isn.h's counter maps (enum isn_slot), in order. */
+export const isnCounterSlots = ["tcpSegments", "newFlows", "rewritten", "fullChecksum", "partialChecksum"] as const;
+export type IsnSlot = (typeof isnCounterSlots)[number];
+
+/** xdp_isn_egress.c's or xdp_isn_ingress.c's counters, from a dump of its isn_*_counters map. */
+export function isnCounters(entries: MapEntry[]): Record<IsnSlot, number> {
+    const bySlot = countersBySlot(entries, isnCounterSlots);
+    return Object.fromEntries(isnCounterSlots.map((slot) => [slot, bySlot[slot][0] ?? 0])) as Record<IsnSlot, number>;
+}
+
 /** The bytes of an IPv4 LPM trie key (struct ipv4_lpm_key): prefix length in host order, address in network order. */
 export function lpmKey(cidr: string): Buffer {
     const parsed = parseCidr(cidr);

@@ -6,7 +6,6 @@ import { createHash, randomBytes } from "crypto";
 import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { packetsSeen } from "../../components/counters";
-import { kernelObjectName } from "../../provider/bpf";
 import { inNetns, run } from "../../provider/runner";
 import { projectRoot } from "../helpers/engine";
 import { inNs } from "../helpers/lab";
@@ -95,11 +94,20 @@ describe("TCP ISN modulation pair (engine, root tier)", function () {
                     const retransmitted = after.TcpRetransSegs - before.TcpRetransSegs;
                     expect(sent).to.be.greaterThan(1000);
                     expect(retransmitted / sent, `${retransmitted} of ${sent} segments retransmitted`).to.be.below(0.01);
-                    const counters = JSON.parse((await run({ resource: "t" },
-                        ["bpftool", "-j", "map", "dump", "id", String(out.xdpMapIds[kernelObjectName("isn_egress_counters")])])).stdout) as
-                        { values: { value: string[] }[] }[];
-                    const fullChecksums = counters[3].values.reduce((sum, v) => sum + Number(bytes(v.value).readBigUInt64LE(0)), 0);
-                    expect(fullChecksums, "segments whose complete checksum was updated").to.be.greaterThan(1000);
+                    const counters = await s.counters();
+                    expect(counters.isnEgress!.fullChecksum, "segments whose complete checksum was updated").to.be.greaterThan(1000);
+                    expect(counters.isnEgress!.newFlows).to.equal(1);
+
+                    // The status view: both programs, the shared pin, counters with rates; --watch refreshes.
+                    const status = (args: string[]) => run({ resource: "status" }, ["timeout", "4", "node",
+                        path.join(projectRoot, "dist", "scripts", "status.js"), s.engine.stack, ...args],
+                    { cwd: projectRoot, env: s.engine.command([]).env, allowFailure: args.length > 0 });
+                    const view = (await status([])).stdout;
+                    expect(view).to.include(`ingress  map isn_offsets      id ${out.xdpIngressMapIds.isn_offsets}`);
+                    expect(view).to.include(out.pinnedMaps.isn_offsets);
+                    expect(view).to.match(/isn egress rewritten +\d+ +0\.0 \/s/);
+                    const watched = (await status(["--watch"])).stdout;
+                    expect(watched.split("XDP counters (live").length - 1, "screens in 4 s of --watch").to.be.at.least(2);
                 } finally {
                     for (const child of [server, uplinkCapture, innerCapture]) child.process.kill("SIGKILL");
                     await offload("on");
