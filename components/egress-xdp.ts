@@ -156,14 +156,14 @@ export class EgressXdp extends pulumi.ComponentResource {
             objectPath: this.buildProgram(`${name}-xdp-ingress`, `${name}-ingress`, a.xdpIngressProgram, child()),
             pinDir: pins.path,
         }, child([veth, pins]));
-        // The drop-list is one map filled from config: its prefixes are LPM keys, its values the program's counters.
-        const dropList = a.dropPrefixes.length === 0 ? []
-            : [{ map: dropListMap, key: "lpm4", entries: a.dropPrefixes.map((prefix) => ({ key: prefix })) }];
-        const fills: MapFill[] = [...dropList, ...a.xdpMaps];
+        // The drop-list is one map filled from config: its prefixes are LPM keys, its values the program's
+        // counters. Always set, so an emptied list empties the map (a program without the map needs none).
+        const dropList: MapFill = { map: dropListMap, key: "lpm4", entries: a.dropPrefixes.map((prefix) => ({ key: prefix })) };
+        const fills: MapFill[] = [dropList, ...a.xdpMaps];
         const objectPath = this.buildProgram(`${name}-xdp`, name, a.xdpProgram, child());
         const xdp = new XdpAttachment(`${name}-xdp`, {
             interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode, pinDir: pins.path,
-            ...(fills.length > 0 ? { maps: fills } : {}),
+            maps: fills,
         }, child([veth, pins, ...(ingress ? [ingress] : [])]));
 
         this.namespace = namespace.name;

@@ -121,7 +121,8 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
         failures.push({ property: program === undefined ? "section" : "program", reason: `${objectPath} ${resolved.problem}` });
     }
     for (const [i, fill] of (Array.isArray(fills) ? fills : []).entries()) {
-        if (isUnknown(fill) || info.maps.includes(fill.map)) continue;
+        // An empty fill asks nothing of a program without its map (the drop-list's is always set).
+        if (isUnknown(fill) || info.maps.includes(fill.map) || fill.entries.length === 0) continue;
         failures.push({ property: `maps[${i}]`, reason: `${objectPath} has no map ${fill.map}; its maps: ${info.maps.join(", ") || "none"}` });
     }
     return "section" in resolved ? { objectHash, section: resolved.section } : { objectHash };
@@ -212,9 +213,13 @@ export async function dumpMap(ctx: RunContext, mapId: number): Promise<MapEntry[
     return parseMapDump((await run(ctx, ["bpftool", "-j", "map", "dump", "id", String(mapId)])).stdout);
 }
 
-/** The program's map a fill is for, with the sizes its layouts need; hash, LPM-trie and array maps. */
-function fillMapOf(ctx: RunContext, fill: MapFill, maps: MapInfo[]): MapInfo {
+/**
+ * The program's map a fill is for, with the sizes its layouts need (hash, LPM-trie and array maps);
+ * none when the program has no such map and the fill no entries.
+ */
+function fillMapOf(ctx: RunContext, fill: MapFill, maps: MapInfo[]): MapInfo | undefined {
     const map = maps.find((m) => m.name === kernelObjectName(fill.map));
+    if (!map && fill.entries.length === 0) return undefined;
     const layouts = layoutsOf(fill);
     const listing = maps.map((m) => `${m.name} (${m.type}, key ${m.keySize} B, value ${m.valueSize} B)`).join(", ") || "none";
     if (!map || !["hash", "lru_hash", "lpm_trie", "array"].includes(map.type) || map.keySize !== layouts.key.size ||
@@ -236,6 +241,7 @@ async function readFill(ctx: RunContext, fill: MapFill, map: MapInfo): Promise<{
 async function applyFills(ctx: RunContext, fills: MapFill[], maps: MapInfo[]): Promise<void> {
     for (const fill of fills) {
         const map = fillMapOf(ctx, fill, maps);
+        if (!map) continue;
         const layouts = layoutsOf(fill);
         const { entries: present } = await readFill(ctx, fill, map);
         const wanted = new Map(fill.entries.map((e) => {
@@ -274,7 +280,10 @@ async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpSta
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
         pinnedMaps: pinnedMapsOf(inputs.pinDir, maps),
-        maps: inputs.maps && await Promise.all(inputs.maps.map(async (fill) => (await readFill(ctx, fill, fillMapOf(ctx, fill, maps))).fill)),
+        maps: inputs.maps && await Promise.all(inputs.maps.map(async (fill) => {
+            const map = fillMapOf(ctx, fill, maps);
+            return map ? (await readFill(ctx, fill, map)).fill : fill;
+        })),
     };
 }
 
