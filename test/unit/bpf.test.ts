@@ -132,10 +132,12 @@ describe("BPF objects (built with clang)", function () {
         expect(bad.failures.map((f) => f.property)).to.have.members(["interface", "mode", "maps[0]"]);
         const noSuchMap = checkXdpAttachment({
             interface: "v0", objectPath: built.path("xdp_stats"), section: "xdp", owner: "o",
-            maps: [{ map: "drop_prefixes", key: "lpm4", entries: [] }],
+            maps: [{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "192.0.2.0/24" }] }],
         });
         expect(noSuchMap.failures.map((f) => `${f.property}: ${f.reason}`)).to.deep.equal([
             `maps[0]: ${built.path("xdp_stats")} has no map drop_prefixes; its maps: stats`]);
+        const emptyFill = { ...noSuchMap.inputs, maps: [{ map: "drop_prefixes", key: "lpm4", entries: [] }] };
+        expect(checkXdpAttachment(emptyFill).failures, "an empty fill asks nothing of the program").to.deep.equal([]);
         const missing = checkXdpAttachment({ interface: "v0", objectPath: path.join(built.dir, "absent.o"), owner: "o" });
         expect(missing.failures.map((f) => `${f.property}: ${f.reason}`)).to.have.members([
             "section: section or program is required", `objectPath: cannot be read (ENOENT: no such file or directory, open '${
