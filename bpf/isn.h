@@ -96,6 +96,30 @@ static __always_inline int isn_parse(struct xdp_md *ctx, struct isn_packet *pkt)
 	return 0;
 }
 
+/*
+ * Parses the packet; for TCP counts it and fills in its flow as the namespace sees it (`egress`: the
+ * namespace sends it, its source is local; otherwise it enters the namespace). -1 for anything else.
+ */
+static __always_inline int isn_flow_of(struct xdp_md *ctx, void *counters, int egress, struct isn_packet *pkt,
+				       struct isn_flow *flow)
+{
+	if (isn_parse(ctx, pkt) < 0)
+		return -1;
+	isn_count(counters, ISN_TCP);
+	flow->local_addr = egress ? pkt->ip->saddr : pkt->ip->daddr;
+	flow->remote_addr = egress ? pkt->ip->daddr : pkt->ip->saddr;
+	flow->local_port = egress ? pkt->tcp->source : pkt->tcp->dest;
+	flow->remote_port = egress ? pkt->tcp->dest : pkt->tcp->source;
+	return 0;
+}
+
+/* Counts a rewritten segment and how its checksum was handled. */
+static __always_inline void isn_count_rewrite(void *counters, int full_csum)
+{
+	isn_count(counters, ISN_REWRITTEN);
+	isn_count(counters, full_csum ? ISN_CSUM_FULL : ISN_CSUM_PARTIAL);
+}
+
 static __always_inline __u16 csum_fold(__u32 sum)
 {
 	sum = (sum & 0xffff) + (sum >> 16);

@@ -16,13 +16,8 @@ int xdp_isn_egress(struct xdp_md *ctx)
 	__u32 *offset;
 	int full;
 
-	if (isn_parse(ctx, &pkt) < 0)
+	if (isn_flow_of(ctx, &isn_egress_counters, 1, &pkt, &flow) < 0)
 		return XDP_PASS;
-	isn_count(&isn_egress_counters, ISN_TCP);
-	flow.local_addr = pkt.ip->saddr;
-	flow.remote_addr = pkt.ip->daddr;
-	flow.local_port = pkt.tcp->source;
-	flow.remote_port = pkt.tcp->dest;
 	if (pkt.tcp->syn && !pkt.tcp->ack) {
 		/* A retransmitted SYN keeps the flow's offset (NOEXIST), or its SYN-ACK would not match. */
 		__u32 fresh = bpf_get_prandom_u32() | 1;
@@ -35,8 +30,7 @@ int xdp_isn_egress(struct xdp_md *ctx)
 		return XDP_PASS;
 	full = !isn_csum_partial(&pkt);
 	isn_shift(&pkt, &pkt.tcp->seq, 0, *offset, full);
-	isn_count(&isn_egress_counters, ISN_REWRITTEN);
-	isn_count(&isn_egress_counters, full ? ISN_CSUM_FULL : ISN_CSUM_PARTIAL);
+	isn_count_rewrite(&isn_egress_counters, full);
 	return XDP_PASS;
 }
 

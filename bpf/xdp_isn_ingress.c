@@ -67,23 +67,15 @@ int xdp_isn_ingress(struct xdp_md *ctx)
 	__u32 *offset;
 	int full;
 
-	if (isn_parse(ctx, &pkt) < 0)
+	if (isn_flow_of(ctx, &isn_ingress_counters, 0, &pkt, &flow) < 0 || !pkt.tcp->ack)
 		return XDP_PASS;
-	isn_count(&isn_ingress_counters, ISN_TCP);
-	if (!pkt.tcp->ack)
-		return XDP_PASS;
-	flow.local_addr = pkt.ip->daddr;
-	flow.remote_addr = pkt.ip->saddr;
-	flow.local_port = pkt.tcp->dest;
-	flow.remote_port = pkt.tcp->source;
 	offset = bpf_map_lookup_elem(&isn_offsets, &flow);
 	if (!offset)
 		return XDP_PASS;
 	full = !isn_csum_partial(&pkt);
 	isn_shift(&pkt, &pkt.tcp->ack_seq, 0, -*offset, full);
 	unshift_sack(&pkt, (void *)(long)ctx->data_end, *offset, full);
-	isn_count(&isn_ingress_counters, ISN_REWRITTEN);
-	isn_count(&isn_ingress_counters, full ? ISN_CSUM_FULL : ISN_CSUM_PARTIAL);
+	isn_count_rewrite(&isn_ingress_counters, full);
 	return XDP_PASS;
 }
 
