@@ -3,12 +3,15 @@
 // are shared by programs loaded one by one (egress and ingress), and any tool can open them
 // (`bpftool map dump pinned DIR/tc/globals/MAP`). Where `root` is not a bpffs yet, create mounts one
 // there and records it; delete removes the stack's directory with every pin under it, then the
-// directories and the mount it made, and leaves everything else as it was.
+// directories and the mount it made, and leaves everything else as it was. A mount note (written
+// before the mount, removed after the unmount) lets a create killed in between know the mount as its own.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
+import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { ownerFor } from "./owner";
 import { run } from "./runner";
 import { CheckFailure, checkProperty } from "./validate";
 
@@ -22,6 +25,7 @@ export interface BpfPinDirArgs {
 export interface BpfPinDirInputs {
     root: string;
     subdir: string;
+    owner: string;
 }
 
 export interface BpfPinDirOutputs extends BpfPinDirInputs {
@@ -59,6 +63,9 @@ async function onBpffs(ctx: { resource: string }, dir: string): Promise<boolean>
     return result.exitCode === 0 && result.stdout.trim() === "bpf_fs";
 }
 
+/** The note of a bpffs mount on `root` (a file name: the path's slashes become underscores). */
+const mountNote = (root: string): NoteKey => ({ kind: "bpffs", name: root.replace(/\//g, "_") });
+
 /** The directories down to `target` that do not exist yet, outermost first. */
 function missingDirs(target: string): string[] {
     const missing: string[] = [];
@@ -79,8 +86,10 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
         const ctx = { resource: `BpfPinDir ${inputs.root}/${inputs.subdir}` };
         const createdDirs = missingDirs(inputs.root);
         for (const dir of createdDirs) fs.mkdirSync(dir);
-        let mounted = false;
+        // Ours too when an interrupted create of this resource mounted it (its note names our owner).
+        let mounted = readNote(mountNote(inputs.root))?.owner === inputs.owner;
         if (!(await onBpffs(ctx, inputs.root))) {
+            writeNote(mountNote(inputs.root), { owner: inputs.owner });
             await run(ctx, ["mount", "-t", "bpf", "bpf", inputs.root]);
             mounted = true;
         }
@@ -115,6 +124,7 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
                 await run(ctx, ["umount", props.root]);
             }
         }
+        if (props.mounted) removeNote(mountNote(props.root));
         for (const dir of [...ours].reverse().filter((dir) => !onMount(dir))) {
             if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
         }
@@ -130,7 +140,8 @@ export class BpfPinDir extends DynamicResource {
     declare readonly createdDirs: pulumi.Output<string[]>;
 
     constructor(name: string, args: BpfPinDirArgs, opts?: pulumi.CustomResourceOptions) {
-        super(bpfPinDirProvider, __filename, name, { ...args, path: undefined, mounted: undefined, createdDirs: undefined },
-            opts, "BpfPinDir");
+        super(bpfPinDirProvider, __filename, name, {
+            ...args, owner: ownerFor(name), path: undefined, mounted: undefined, createdDirs: undefined,
+        }, opts, "BpfPinDir");
     }
 }

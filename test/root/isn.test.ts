@@ -94,6 +94,7 @@ describe("TCP ISN modulation pair (engine, root tier)", function () {
                     const retransmitted = after.TcpRetransSegs - before.TcpRetransSegs;
                     expect(sent).to.be.greaterThan(1000);
                     expect(retransmitted / sent, `${retransmitted} of ${sent} segments retransmitted`).to.be.below(0.01);
+                    console.log(`      ${mode}: ${retransmitted} of ${sent} segments retransmitted; offset ${offset}`);
                     const counters = await s.counters();
                     expect(counters.isnEgress!.fullChecksum, "segments whose complete checksum was updated").to.be.greaterThan(1000);
                     expect(counters.isnEgress!.newFlows).to.equal(1);
