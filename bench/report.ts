@@ -174,7 +174,7 @@ What the benchmark changed in egress-xdp: the default \`xdpMode\` is **generic**
 off on the inner veth and costs a TCP sender about five sixths of its throughput on this path); the FORWARD accept
 rules are added only where the host's FORWARD chain would drop (\`forwardAccept: auto\`; section 1: they cost
 every forwarded packet the filter table's hook, which is what made egress-xdp slower than the recipe before); and
-the program runs compiled with its dynamic providers referenced by path instead of serialized (section 4: the
+the program runs compiled with its dynamic providers named by package instead of serialized (section 4: the
 previous report, under heavy load, measured 13.2 s for a preview and 26.7 s for an up).
 
 ## 1. Latency
@@ -301,10 +301,10 @@ Measured by hand on this machine with \`pulumi --tracing\` and CPU profiles of t
 | the creates along the dependency chain (namespace and bridge, veth, route and program) | up | 0.4 s | no |
 | the checks and diffs of the unchanged resources | preview | 0.1 s | no |
 
-What got it here: the program runs compiled (\`Pulumi.yaml\` main \`dist/index.js\`; \`scripts/pulumi\` runs \`tsc\`
+What got it here: the program runs compiled (\`Pulumi.yaml\` main \`dist/program.js\`; \`scripts/pulumi\` runs \`tsc\`
 when a source changed) instead of through ts-node, which type-checked and transpiled it on every run (0.5–4 s);
-and each dynamic resource carries a few-line provider module that loads its provider from \`dist/provider/\` by
-path (\`provider/dynamic.ts\`) instead of a copy made by Pulumi's closure serializer, which loaded the TypeScript
+and each dynamic resource carries a few-line provider module that finds its provider in the package egress-xdp by
+type (\`provider/dynamic.ts\`) instead of a copy made by Pulumi's closure serializer, which loaded the TypeScript
 compiler and walked every provider's closure on every run (about 0.9 s); and the dynamic-provider plugin is
 started by a shim of the project's own that loads npm's arborist (which only serializing closures needs) at its
 first use, not at start (\`scripts/toolchain/dynamic-provider\`). Most of what is left is the

@@ -6,12 +6,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { Lab, createLab, destroyLab } from "../examples/simulated-uplink";
+import { Lab, createLab, destroyLab } from "../lab/host";
 import { readCounters } from "../components/counters";
-import { AttachMode, clangArgv } from "../provider/bpf";
+import { clangArgv } from "../provider/bpf";
+import { AttachMode } from "../provider/validate";
 import { run } from "../provider/runner";
-import { Engine, newEngine, projectRoot } from "../test/helpers/engine";
-import { LabStack, StackOutputs, newLabStack } from "../test/helpers/stack";
+import { Engine, newEngine, projectRoot } from "../lab/engine";
+import { LabStack, StackOutputs, newLabStack } from "../lab/stack";
 import { engineCycle, timed, timedDestroy } from "./control-plane";
 import { PingPath, measureLatency } from "./latency";
 import { describeMachine, loadAverage } from "./machine";
@@ -179,7 +180,7 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const recipeLab = await make.lab("the hand-built recipe");
     const { timings: controlPlane, main } = await measureControlPlane(settings, make, stackLab, recipeLab);
     const mainOut = await main.outputs();
-    const defaultMode = mainOut.xdpMode as AttachMode;
+    const defaultMode = mainOut.effectiveXdpMode as AttachMode;
     const otherMode: AttachMode = defaultMode === "native" ? "generic" : "native";
 
     step(`the other measured paths: the recipe, the recipe with FORWARD accept rules, a stack in ${otherMode} mode`);

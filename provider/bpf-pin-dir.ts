@@ -140,7 +140,7 @@ export class BpfPinDir extends DynamicResource {
     declare readonly createdDirs: pulumi.Output<string[]>;
 
     constructor(name: string, args: BpfPinDirArgs, opts?: pulumi.CustomResourceOptions) {
-        super(bpfPinDirProvider, __filename, name, {
+        super(name, {
             ...args, owner: ownerFor(name), path: undefined, mounted: undefined, createdDirs: undefined,
         }, opts, "BpfPinDir");
     }

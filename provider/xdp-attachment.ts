@@ -9,20 +9,23 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AttachMode, MapEntry, MapInfo, attachModes, hexArgs, kernelObjectName, parseMapDump,
+    MapEntry, MapInfo, attachModes, hexArgs, kernelObjectName, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
 import { pinnedMapsDir } from "./bpf-pin-dir";
 import { DynamicResource } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
-import { readLink, requireNetns } from "./link";
+import { readLink } from "./link";
+import { requireNetns } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { buildInputs, cachedObjectPath, ensureObject, objectKey } from "./object-cache";
 import { ownerFor, qualifiedId } from "./owner";
 import { MapFill, checkMapFills, encodeEntry, layoutsOf, observedFill } from "./map-fill";
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, XdpMode, booleanProblem, checkProperty, interfaceNameProblem, isUnknown, netnsNameProblem, xdpModeProblem,
+    AttachMode, CheckFailure, XdpMode, booleanProblem, checkProperty, interfaceNameProblem, isUnknown,
+    netnsNameProblem, xdpModeProblem,
 } from "./validate";
 
 export interface XdpAttachmentArgs {
@@ -30,8 +33,16 @@ export interface XdpAttachmentArgs {
     interface: pulumi.Input<string>;
     /** The namespace the interface lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** A BPF object built by clang (see clangArgv in provider/bpf.ts). */
-    objectPath: pulumi.Input<string>;
+    /**
+     * A prebuilt BPF object (see clangArgv in provider/bpf.ts); a relative path is relative to the
+     * directory the program runs in (the engine starts the providers there). Give this or `source`.
+     */
+    objectPath?: pulumi.Input<string>;
+    /**
+     * A C source, built with clang into the object cache (provider/object-cache.ts) whenever its object
+     * is missing there; a relative path is relative to the directory the program runs in.
+     */
+    source?: pulumi.Input<string>;
     /** The ELF section to attach, e.g. "xdp"; default: the section of `program`. */
     section?: pulumi.Input<string>;
     /** The program (C function) to attach; it must be alone in its section. */
@@ -56,11 +67,12 @@ export interface XdpAttachmentArgs {
 export interface XdpAttachmentInputs {
     interface: string;
     netns?: string;
-    objectPath: string;
+    objectPath?: string;
+    source?: string;
     section: string;
     program?: string;
     mode: XdpMode;
-    /** sha256 of the object file, computed by check, so a rebuilt object re-attaches. */
+    /** sha256 of the object file (of a source: its object-cache key), computed by check, so a new object re-attaches. */
     objectHash: string;
     maps?: MapFill[];
     adopt?: boolean;
@@ -74,6 +86,8 @@ export interface XdpAttachmentOutputs extends XdpAttachmentInputs {
     progName: string;
     /** native or generic for our programs; a foreign program found by read may be in another mode. */
     effectiveMode: XdpState["mode"];
+    /** Set by read when another program replaced ours: it is left alone, and the next up attaches ours again. */
+    foreignProgram?: { progId: number; name: string };
     /** The program's maps by (kernel, 15-character) name. */
     mapIds: Record<string, number>;
     /** The program's maps pinned in pinDir: map name -> pin path (for bpftool map ... pinned PATH). */
@@ -89,24 +103,35 @@ const identifierProblem = (name: unknown): string | undefined =>
         ? undefined : `"${String(name)}" is not a C identifier`;
 
 const pathProblem = (value: unknown): string | undefined =>
-    typeof value === "string" && value.length > 0 ? undefined : "must be the path of a BPF object file";
+    typeof value === "string" && value.length > 0 ? undefined : "must be the path of a file";
+
+/** The object file of the inputs: `objectPath`, or where the object cache keeps the build of `source`. */
+function objectFileOf(inputs: { objectPath?: string; source?: string }): string {
+    return inputs.source === undefined ? inputs.objectPath! : cachedObjectPath(objectKey(buildInputs(inputs.source)));
+}
 
 /** Hashes the object and checks it holds the wanted program and maps; returns the hash and the section to attach. */
 function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, fills: MapFill[] | undefined):
     { objectHash?: string; section?: string } {
-    const { objectPath, section, program } = news;
+    const { section, program } = news;
+    const given = news.source === undefined ? "objectPath" : "source";
     // An unknown path (preview) leaves the hash unknown too, so diff counts it as a change.
-    if (isUnknown(objectPath)) return { objectHash: objectPath as string };
-    if (typeof objectPath !== "string") return {};
+    if (isUnknown(news[given])) return { objectHash: news[given] as string };
+    if (typeof news[given] !== "string") return {};
+    let objectPath: string;
     let content: Buffer;
     try {
+        objectPath = objectFileOf(news as { objectPath?: string; source?: string });
         content = fs.readFileSync(objectPath);
     } catch (error) {
-        const reason = `cannot be read (${(error as Error).message}); build the object first`;
-        failures.push({ property: "objectPath", reason });
+        const reason = `cannot be read (${(error as Error).message})${given === "objectPath" ? "; build the object first" : ""}`;
+        failures.push({ property: given, reason });
         return {};
     }
-    const objectHash = crypto.createHash("sha256").update(content).digest("hex");
+    // A source's object is named by its key (the source's hash); a rebuild in another directory
+    // differs in its debug info only, and must not re-attach.
+    const objectHash = given === "source" ? path.basename(objectPath, ".o")
+        : crypto.createHash("sha256").update(content).digest("hex");
     const badName = failures.some((f) => f.property === "section" || f.property === "program");
     if (isUnknown(section) || isUnknown(program) || badName) return { objectHash };
     let info;
@@ -132,7 +157,11 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     const failures: CheckFailure[] = [];
     checkProperty(failures, news, "interface", interfaceNameProblem, true);
     checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "objectPath", pathProblem, true);
+    if ((news.objectPath === undefined) === (news.source === undefined)) {
+        failures.push({ property: "objectPath", reason: "give either objectPath (a BPF object) or source (a C file)" });
+    }
+    checkProperty(failures, news, "objectPath", pathProblem);
+    checkProperty(failures, news, "source", pathProblem);
     checkProperty(failures, news, "section", sectionNameProblem);
     checkProperty(failures, news, "program", identifierProblem);
     checkProperty(failures, news, "mode", xdpModeProblem);
@@ -183,12 +212,13 @@ async function withThrowawayBpffs<T>(action: (dir: string) => Promise<T>): Promi
  * programs at once, so that change has a short gap.
  */
 async function attach(ctx: RunContext, inputs: XdpAttachmentInputs, current: XdpState | undefined): Promise<void> {
+    const objectPath = inputs.source === undefined ? inputs.objectPath! : await ensureObject(ctx, inputs.source);
     const currentMode = current && attachModeOf(ctx, current);
     const modes = attachModes(inputs.mode, currentMode);
     for (const [i, mode] of modes.entries()) {
         if (currentMode && currentMode !== mode) await run(ctx, xdpDetachArgv(inputs.interface, currentMode));
         const argv = (bpffsDir: string) => xdpAttachArgv({
-            dev: inputs.interface, mode, objectPath: inputs.objectPath, section: inputs.section,
+            dev: inputs.interface, mode, objectPath, section: inputs.section,
             replace: currentMode === mode, bpffsDir, pinned: inputs.pinDir !== undefined,
         });
         // With "auto" on a free interface, a native failure falls through to generic; the last failure throws.
@@ -298,13 +328,11 @@ async function settle(ctx: RunContext, inputs: XdpAttachmentInputs): Promise<Xdp
     return observe(ctx, inputs, xdp);
 }
 
-// What read records when another program replaced ours: its identity, and an objectHash that can
-// never match, so `pulumi refresh` shows the drift and the next `pulumi up` attaches ours again.
-const foreignHashPrefix = "foreign program ";
-
+// What read records when another program replaced ours: its identity in foreignProgram, which no
+// input has, so `pulumi refresh` shows the drift and the next `pulumi up` attaches ours again.
 function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState): XdpAttachmentOutputs {
     return {
-        ...props, objectHash: `${foreignHashPrefix}${xdp.progId} (${xdp.name})`, progId: xdp.progId, tag: xdp.tag,
+        ...props, foreignProgram: { progId: xdp.progId, name: xdp.name }, progId: xdp.progId, tag: xdp.tag,
         progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, pinnedMaps: {}, maps: undefined,
     };
 }
@@ -324,12 +352,22 @@ function attachedByUs(inputs: XdpAttachmentInputs, xdp: XdpState): boolean {
 
 export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: XdpAttachmentInputs, news: Record<string, unknown>) {
+        // A source's object is built into the cache here when it is missing (a wiped cache, another
+        // machine), so preview and up see the object its source makes.
+        if (typeof news.source === "string" && !isUnknown(news.source) && fs.existsSync(news.source)) {
+            try {
+                await ensureObject({ resource: `XdpAttachment ${String(news.interface)}` }, news.source);
+            } catch (error) {
+                return { inputs: news, failures: [{ property: "source", reason: (error as Error).message }] };
+            }
+        }
         return checkXdpAttachment(news);
     },
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
         return diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "maps", "pinDir"],
+            replaceOn: ["interface", "netns"],
+            updateOn: ["objectPath", "source", "objectHash", "section", "program", "mode", "maps", "pinDir", "foreignProgram"],
             deleteBeforeReplace: true,
         });
     },
@@ -366,7 +404,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode", "pinDir"]).length > 0) {
+        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode", "pinDir", "foreignProgram"]).length > 0) {
             await attach(ctx, news, current);
         }
         const outs = await settle(ctx, news);
@@ -381,7 +419,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         removeNote(attachNote(props));
         const xdp = (await readLink(ctx, props.interface))?.xdp;
         // Only the program we attached; a foreign one recorded by refresh is not ours to remove.
-        if (!xdp || xdp.progId !== props.progId || props.objectHash.startsWith(foreignHashPrefix)) return;
+        if (!xdp || xdp.progId !== props.progId || props.foreignProgram) return;
         await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
     },
 };
@@ -390,7 +428,8 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 export class XdpAttachment extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly objectPath: pulumi.Output<string>;
+    declare readonly objectPath: pulumi.Output<string | undefined>;
+    declare readonly source: pulumi.Output<string | undefined>;
     declare readonly section: pulumi.Output<string>;
     declare readonly program: pulumi.Output<string | undefined>;
     declare readonly mode: pulumi.Output<XdpMode>;
@@ -404,9 +443,9 @@ export class XdpAttachment extends DynamicResource {
     declare readonly pinnedMaps: pulumi.Output<Record<string, string>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(xdpAttachmentProvider, __filename, name, {
+        super(name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
-            effectiveMode: undefined, mapIds: undefined, pinnedMaps: undefined,
+            effectiveMode: undefined, mapIds: undefined, pinnedMaps: undefined, foreignProgram: undefined,
         }, opts, "XdpAttachment");
     }
 }

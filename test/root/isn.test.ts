@@ -7,9 +7,9 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSyn
 import * as path from "path";
 import { packetsSeen } from "../../components/counters";
 import { inNetns, run } from "../../provider/runner";
-import { projectRoot } from "../helpers/engine";
+import { projectRoot } from "../../lab/engine";
 import { inNs } from "../helpers/lab";
-import { useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/lab";
 
 /** Starts `argv` in `netns` in the background (wrapped: awaiting the process itself waits for its end). */
 async function background(netns: string, argv: string[]) {
@@ -46,7 +46,7 @@ describe("TCP ISN modulation pair (engine, root tier)", function () {
                 });
                 await s.engine.pulumi(["up", "--yes"]);
                 const out = await s.outputs();
-                expect(out.xdpMode).to.equal(mode);
+                expect(out.effectiveXdpMode).to.equal(mode);
                 expect(out.xdpIngressMode).to.equal(mode);
                 expect(out.pinnedMaps).to.have.property("isn_offsets");
                 expect(out.xdpMapIds.isn_offsets, "both programs share one map").to.equal(out.xdpIngressMapIds.isn_offsets);

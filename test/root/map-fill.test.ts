@@ -5,8 +5,9 @@ import { mkdirSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { parseMapDump } from "../../provider/bpf";
 import { run } from "../../provider/runner";
-import { projectRoot } from "../helpers/engine";
-import { StackConfig, replaceStackConfig, useLabStacks } from "../helpers/stack";
+import { projectRoot } from "../../lab/engine";
+import { StackConfig, replaceStackConfig } from "../../lab/stack";
+import { useLabStacks } from "../helpers/lab";
 
 const program = `// SPDX-License-Identifier: GPL-2.0
 #include <linux/bpf.h>

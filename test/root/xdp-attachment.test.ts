@@ -179,8 +179,9 @@ describe("XdpAttachment (kernel)", function () {
         expect((await attached())?.progId).to.equal(foreign);
 
         const refreshed = (await provider.read!(created.id, ours)).props as XdpAttachmentOutputs;
-        expect(refreshed).to.include({
-            progId: foreign, progName: "xdp_droplist", objectHash: `foreign program ${foreign} (xdp_droplist)`,
+        expect(refreshed).to.deep.include({
+            progId: foreign, progName: "xdp_droplist", foreignProgram: { progId: foreign, name: "xdp_droplist" },
+            objectHash: ours.objectHash,
         });
         await provider.delete!(created.id, refreshed);
         expect((await attached())?.progId, "a refreshed foreign program is still not ours to delete").to.equal(foreign);
@@ -188,6 +189,7 @@ describe("XdpAttachment (kernel)", function () {
 
         const restored = (await provider.update!(created.id, refreshed, inputsFor())).outs as XdpAttachmentOutputs;
         expect(restored).to.include({ progName: "xdp_stats", objectHash: ours.objectHash });
+        expect(restored).to.not.have.property("foreignProgram");
         expect((await attached())?.progId).to.equal(restored.progId);
         await provider.delete!(created.id, restored);
         expect(await attached()).to.equal(undefined);
