@@ -12,6 +12,7 @@ import { ForwardAccept } from "../provider/forward-rule";
 import { IpForwarding } from "../provider/ip-forwarding";
 import { Namespace } from "../provider/namespace";
 import { NatRule } from "../provider/nat-rule";
+import { ownerFor } from "../provider/owner";
 import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
@@ -69,6 +70,16 @@ export function resolveArgs(args: EgressXdpArgs): ResolvedEgressXdpArgs {
     return { ...egressXdpDefaults, ...defined } as ResolvedEgressXdpArgs;
 }
 
+/**
+ * A locally administered unicast MAC derived from `seed` (e.g. a resource's owner): the same for
+ * every re-creation of the device, whatever it is named.
+ */
+export function stableMac(seed: string): string {
+    const bytes = createHash("sha256").update(seed).digest().subarray(0, 6);
+    bytes[0] = (bytes[0] & 0xfc) | 0x02;
+    return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
 /** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
 function subnetOf(cidr: string): string {
     const parsed = parseCidr(cidr)!;
@@ -101,11 +112,16 @@ export class EgressXdp extends pulumi.ComponentResource {
 
         // The recipe's order: veth, tap, bridge, namespace, NAT, addresses, route; then XDP.
         const namespace = new Namespace(`${name}-namespace`, { name: a.namespace }, child());
-        const bridge = new Bridge(`${name}-bridge`, { name: a.bridge, netns: host, addresses: [a.outerAddress] }, child());
+        // The gateway's MAC and the inner end's outlive a rename or re-creation of their device, so the
+        // neighbour entries that point at them stay valid and traffic flows right after `up`.
+        const bridge = new Bridge(`${name}-bridge`, {
+            name: a.bridge, netns: host, addresses: [a.outerAddress], mac: stableMac(ownerFor(`${name}-bridge`)),
+        }, child());
         const tap = new Tap(`${name}-tap`, { name: a.tap, netns: host, master: a.bridge }, child([bridge]));
         const veth = new VethPair(`${name}-veth`, {
             name: a.vethOuter, netns: host, master: a.bridge,
             peerName: a.vethInner, peerNetns: a.namespace, peerAddresses: [a.innerAddress],
+            peerMac: stableMac(ownerFor(`${name}-veth-peer`)),
         }, child([bridge, namespace]));
         new IpForwarding(`${name}-ip-forward`, { netns: host }, child());
         if (a.forwardAccept) new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: a.bridge }, child([bridge]));
@@ -113,14 +129,19 @@ export class EgressXdp extends pulumi.ComponentResource {
         // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
         new NatRule(`${name}-nat-uplink`,
             { netns: host, outInterface: a.sendDev, sourceCidr: subnetOf(a.innerAddress) }, child());
+        // The kernel drops the route with the inner end or its address: both are inputs, so a new pair
+        // (new ifindex) or address re-adds it in the same `up`.
         new Route(`${name}-default-route`, {
             netns: a.namespace, destination: "default", via: a.outerAddress.split("/")[0],
+            dev: a.vethInner, devIfindex: veth.peerIfindex, onLinkAddress: a.innerAddress,
         }, child([veth]));
 
         const objectPath = this.buildProgram(name, a.xdpProgram, child());
         const xdp = new XdpAttachment(`${name}-xdp`, {
-            interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode,
-            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, prefixes: a.dropPrefixes } } : {}),
+            interface: a.vethOuter, interfaceIndex: veth.ifindex, netns: host, objectPath, section: a.xdpSection,
+            mode: a.xdpMode,
+            // Always set, so an emptied list empties the map (a program without the map needs none).
+            prefixes: { map: dropListMap, prefixes: a.dropPrefixes },
         }, child([veth]));
 
         this.namespace = namespace.name;

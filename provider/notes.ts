@@ -1,8 +1,9 @@
 // Notes in /run/egress-xdp that tie a kernel object to the resource making it while the object cannot
 // say so itself: a link between `ip link add` and the write of its owner mark, a namespace before its
 // lo is marked, an XDP program (which never carries a mark). A create interrupted in between (pulumi
-// killed) leaves the note, and the next create knows the object as its own. /run is emptied at boot,
-// as the objects are.
+// killed) leaves the note, and the next create knows the object as its own. A route, which has no
+// room for a mark at all, keeps its note for as long as it exists (provider/route.ts). /run is emptied
+// at boot, as the objects are.
 import * as fs from "fs";
 import * as path from "path";
 
@@ -10,7 +11,7 @@ export const notesDir = "/run/egress-xdp/notes";
 
 /** What a note is about: an object `name` in namespace `netns` (absent: the one pulumi runs in). */
 export interface NoteKey {
-    kind: "link" | "xdp";
+    kind: "link" | "xdp" | "route";
     netns?: string;
     name: string;
 }

@@ -1,6 +1,7 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
 // (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with an IPv4 drop-list map
-// filled from `prefixes`. There is no ownership mark on an XDP program: the program id recorded at
+// filled from `prefixes` (the map then holds exactly those entries: refresh shows entries added or
+// removed by hand, and an empty list empties it). There is no ownership mark on an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
@@ -20,11 +21,14 @@ import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, isUnknown,
+    CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, ifindexProblem, interfaceNameProblem, isUnknown,
     netnsNameProblem, networkCidrProblem, sortedListInput, xdpModeProblem,
 } from "./validate";
 
-/** IPv4 destination prefixes to fill into an LPM trie map of the program, e.g. xdp_droplist's drop_prefixes. */
+/**
+ * IPv4 destination prefixes to fill into an LPM trie map of the program, e.g. xdp_droplist's
+ * drop_prefixes. An empty list is allowed for a program without that map (there is nothing to hold).
+ */
 export interface PrefixList {
     map: string;
     prefixes: string[];
@@ -35,6 +39,11 @@ export interface XdpAttachmentArgs {
     interface: pulumi.Input<string>;
     /** The namespace the interface lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
+    /**
+     * The ifindex of `interface` (e.g. a VethPair's ifindex): a re-created interface has lost its
+     * program, and the new ifindex makes the engine attach it again in the same `up`.
+     */
+    interfaceIndex?: pulumi.Input<number>;
     /** A BPF object built by clang (see clangArgv in provider/bpf.ts). */
     objectPath: pulumi.Input<string>;
     /** The ELF section to attach, e.g. "xdp"; default: the section of `program`. */
@@ -52,6 +61,7 @@ export interface XdpAttachmentArgs {
 export interface XdpAttachmentInputs {
     interface: string;
     netns?: string;
+    interfaceIndex?: number;
     objectPath: string;
     section: string;
     program?: string;
@@ -126,7 +136,8 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
     if ("problem" in resolved) {
         failures.push({ property: program === undefined ? "section" : "program", reason: `${objectPath} ${resolved.problem}` });
     }
-    if (typeof prefixes?.map === "string" && !isUnknown(prefixes.map) && !info.maps.includes(prefixes.map)) {
+    const holdsPrefixes = Array.isArray(prefixes?.prefixes) && prefixes!.prefixes.length > 0;
+    if (typeof prefixes?.map === "string" && !isUnknown(prefixes.map) && holdsPrefixes && !info.maps.includes(prefixes.map)) {
         const reason = `${objectPath} has no map ${prefixes.map}; its maps: ${info.maps.join(", ") || "none"}`;
         failures.push({ property: "prefixes.map", reason });
     }
@@ -137,6 +148,7 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     const failures: CheckFailure[] = [];
     checkProperty(failures, news, "interface", interfaceNameProblem, true);
     checkProperty(failures, news, "netns", netnsNameProblem);
+    checkProperty(failures, news, "interfaceIndex", ifindexProblem);
     checkProperty(failures, news, "objectPath", pathProblem, true);
     checkProperty(failures, news, "section", sectionNameProblem);
     checkProperty(failures, news, "program", identifierProblem);
@@ -213,8 +225,10 @@ export async function dumpMap(ctx: RunContext, mapId: number): Promise<MapEntry[
     return parseMapDump((await run(ctx, ["bpftool", "-j", "map", "dump", "id", String(mapId)])).stdout);
 }
 
-function prefixMapOf(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): MapInfo {
+/** The program's map for the prefixes; none when the program has no such map and no prefix is wanted. */
+function prefixMapOf(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): MapInfo | undefined {
     const map = maps.find((m) => m.name === kernelObjectName(prefixes.map));
+    if (!map && prefixes.prefixes.length === 0) return undefined;
     if (!map || map.type !== "lpm_trie" || map.keySize !== 8) {
         throw new Error(`${ctx.resource}: the attached program has no IPv4 LPM trie map named ${prefixes.map} ` +
             `(its maps: ${maps.map((m) => `${m.name} (${m.type})`).join(", ") || "none"}); fix \`prefixes.map\``);
@@ -222,22 +236,39 @@ function prefixMapOf(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): Ma
     return map;
 }
 
-async function readPrefixes(ctx: RunContext, map: MapInfo): Promise<string[]> {
-    return (await dumpMap(ctx, map.id)).map((entry) => cidrOfLpmKey(entry.key)).sort();
+async function readPrefixes(ctx: RunContext, map: MapInfo | undefined): Promise<string[]> {
+    return map ? (await dumpMap(ctx, map.id)).map((entry) => cidrOfLpmKey(entry.key)).sort() : [];
 }
 
-/** Makes the map hold exactly the wanted prefixes; entries that stay keep their drop counters. */
+/** A wanted map entry; without a value an entry keeps the value it has, and a new one starts zeroed. */
+export interface WantedEntry {
+    key: Buffer;
+    value?: Buffer;
+}
+
+/**
+ * Makes a map hold exactly the wanted entries: others are deleted, missing ones added, and values
+ * written only where one is given and differs, so entries that stay keep their counters.
+ */
+export async function reconcileMapEntries(ctx: RunContext, map: MapInfo, wanted: WantedEntry[]): Promise<void> {
+    const present = await dumpMap(ctx, map.id);
+    const mapId = String(map.id);
+    const wantedKeys = new Set(wanted.map((entry) => entry.key.toString("hex")));
+    for (const entry of present.filter((e) => !wantedKeys.has(e.key.toString("hex")))) {
+        await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(entry.key)]);
+    }
+    for (const entry of wanted) {
+        const found = present.find((e) => e.key.equals(entry.key));
+        if (found && (entry.value === undefined || found.values.every((v) => v.equals(entry.value!)))) continue;
+        const value = entry.value ?? Buffer.alloc(map.valueSize);
+        await run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(entry.key), "value", "hex", ...hexArgs(value)]);
+    }
+}
+
+/** Makes the prefix map hold exactly the wanted prefixes; entries that stay keep their drop counters. */
 async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): Promise<void> {
     const map = prefixMapOf(ctx, prefixes, maps);
-    const present = await readPrefixes(ctx, map);
-    const mapId = String(map.id);
-    for (const cidr of present.filter((p) => !prefixes.prefixes.includes(p))) {
-        await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr))]);
-    }
-    const zeroCounter = ["value", "hex", ...hexArgs(Buffer.alloc(map.valueSize))];
-    for (const cidr of prefixes.prefixes.filter((p) => !present.includes(p))) {
-        await run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr)), ...zeroCounter]);
-    }
+    if (map) await reconcileMapEntries(ctx, map, prefixes.prefixes.map((cidr) => ({ key: lpmKey(cidr) })));
 }
 
 /** The outputs for our program as the kernel reports it. */
@@ -294,7 +325,8 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
         return diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "prefixes"],
+            replaceOn: ["interface", "netns"],
+            updateOn: ["interfaceIndex", "objectPath", "objectHash", "section", "program", "mode", "prefixes"],
             deleteBeforeReplace: true,
         });
     },
@@ -355,6 +387,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 export class XdpAttachment extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly interfaceIndex: pulumi.Output<number | undefined>;
     declare readonly objectPath: pulumi.Output<string>;
     declare readonly section: pulumi.Output<string>;
     declare readonly program: pulumi.Output<string | undefined>;
@@ -369,7 +402,7 @@ export class XdpAttachment extends DynamicResource {
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(xdpAttachmentProvider, __filename, name, {
-            ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
+            interfaceIndex: undefined, ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
             effectiveMode: undefined, mapIds: undefined,
         }, opts, "XdpAttachment");
     }

@@ -13,13 +13,11 @@ export function inNs(netns: string, argv: string[], options: { allowFailure?: bo
 }
 
 /**
- * Makes an iptables table exist (empty, default policies) in a namespace. A table stays in
- * iptables-save once a rule was added to it and removed again, so tests that add rules make their
- * tables exist before the "before" snapshot.
+ * Removes an iptables table a test brought into being by writing to it (a table stays once a rule was
+ * added and removed), so the lab ends as it was made. Only for tables the test itself made.
  */
-export async function instantiateIptablesTable(netns: string, table: string): Promise<void> {
-    await inNs(netns, ["iptables", "-w", "-t", table, "-N", "exlab-instantiate"]);
-    await inNs(netns, ["iptables", "-w", "-t", table, "-X", "exlab-instantiate"]);
+export async function removeTestTable(netns: string, table: string): Promise<void> {
+    await inNs(netns, ["nft", "delete", "table", "ip", table]);
 }
 
 /** A client namespace routed through the lab host, like the recipe's eXDP namespace. */

@@ -89,8 +89,7 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
 }
 
 /**
- * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
- * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
+ * The frame of a test on lab stacks: a fresh lab per test (useLab), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
  * is compared with its state before the test.
  */
 export function useLabStacks():
@@ -100,7 +99,7 @@ export function useLabStacks():
     afterEach(async function () {
         for (const stack of stacks.splice(0)) await stack.dispose();
     });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const lab = useLab();
     return {
         lab,
         async stack(name, overrides = {}) {

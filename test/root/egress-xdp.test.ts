@@ -19,7 +19,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
         for (const stack of stacks.splice(0)) await stack.dispose();
         for (const file of scratch.splice(0)) rmSync(file, { recursive: true, force: true });
     });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const lab = useLab();
     const stack = async (name: string, config: Record<string, string | string[]> = {}) => {
         const created = await newLabStack(lab(), name, config);
         stacks.push(created);
