@@ -28,9 +28,11 @@ export interface StackOutputs {
 
 export interface LabStack {
     engine: Engine;
-    /** The inner namespace this stack's traffic is sent from. */
+    /** The inner namespace this stack's traffic is sent from (as of the last `edit`). */
     namespace: string;
     config: StackConfig;
+    /** Replaces the stack's config by `config` (keys left out are unset), for the next preview or up. */
+    edit(config: StackConfig): void;
     outputs(): Promise<StackOutputs>;
     /** Pings from inside the stack's namespace; true when every reply came back. */
     ping(target: string, count?: number): Promise<boolean>;
@@ -69,11 +71,15 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
     const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
     const config = labStackConfig(lab, name, overrides);
     await setStackConfig(engine, config);
-    const namespace = String(config.namespace);
     const outputs = async () => JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as StackOutputs;
-    return {
-        engine, namespace, config, outputs,
-        ping: async (target, count = 1) => (await inNs(namespace,
+    const stack: LabStack = {
+        engine, namespace: String(config.namespace), config, outputs,
+        edit: (next) => {
+            replaceStackConfig(engine, next);
+            stack.config = next;
+            stack.namespace = String(next.namespace);
+        },
+        ping: async (target, count = 1) => (await inNs(stack.namespace,
             ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
         counters: async () => {
             const out = await outputs();
@@ -86,6 +92,7 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
             rmSync(path.join(projectRoot, "bpf", "build", engine.stack), { recursive: true, force: true });
         },
     };
+    return stack;
 }
 
 /**

@@ -7,7 +7,7 @@ import { packetsSeen } from "../../components/counters";
 import { readLink } from "../../provider/link";
 import { projectRoot } from "../helpers/engine";
 import { useLab } from "../helpers/kernel-suite";
-import { inNs } from "../helpers/lab";
+import { inNs, removeTestTable } from "../helpers/lab";
 import { LabStack, newLabStack } from "../helpers/stack";
 import { tcpExchange } from "../helpers/traffic";
 
@@ -83,6 +83,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
             expect(await forwardRules()).to.deep.equal([]);
         } finally {
             await inNs(lab().host, ["iptables", "-w", "-P", "FORWARD", "ACCEPT"]);
+            await removeTestTable(lab().host, "filter"); // the test's policy made it, so destroy left it
         }
     });
 
