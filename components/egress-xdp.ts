@@ -81,7 +81,7 @@ export function stableMac(seed: string): string {
 }
 
 /** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
-function subnetOf(cidr: string): string {
+export function subnetOf(cidr: string): string {
     const parsed = parseCidr(cidr)!;
     return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
 }

@@ -2,9 +2,11 @@
 // its netfilter hooks: nat's keeps conntrack running for every packet) only exists once a rule or
 // chain was written to it, and it stays after the last rule is deleted. So the first egress-xdp rule
 // written to a table a namespace did not have records that in a ledger shared by every stack in the
-// namespace (provider/ledger.ts), with each rule resource holding the table; when the last holder
-// goes, the table is deleted (`nft delete table ip TABLE`), but only if it holds nothing but its
-// built-in chains, empty, with policy ACCEPT: a foreign rule, chain, set or policy keeps it. The
+// namespace (provider/ledger.ts), with each rule resource holding the table. When a holder's rules
+// are gone (its delete, or a read that finds them gone, e.g. after a delete that was killed) and the
+// table holds nothing but its built-in chains, empty, with policy ACCEPT, the table is deleted
+// (`nft delete table ip TABLE`): no rule of any stack is left in it, so that holder was the last.
+// A foreign rule, chain, set or policy keeps it, and so does every table that was there before. The
 // iptables-legacy backend cannot remove a table (its tables are kernel modules' and always there):
 // there nothing is recorded and nothing removed. Limit: between the check and the delete another
 // tool could write to the table (the window is one command).
@@ -24,15 +26,25 @@ export function claimTable(ledger: TableLedger | undefined, table: string, holde
     return { ...ledger, [table]: { created: entry.created, holders } };
 }
 
-/** Removes a holder; the last one out learns whether the table is egress-xdp's to remove (if still pristine). */
+/** The ledger without the table's entry (undefined when nothing is left). */
+export function forgetTable(ledger: TableLedger | undefined, table: string): TableLedger | undefined {
+    const rest = Object.fromEntries(Object.entries(ledger ?? {}).filter(([name]) => name !== table));
+    return Object.keys(rest).length > 0 ? rest : undefined;
+}
+
+/**
+ * Removes a holder (the entry goes with the last one) and says whether egress-xdp made the table,
+ * so that it is to be removed once it is pristine (then no holder has rules in it any more).
+ */
 export function releaseTable(ledger: TableLedger | undefined, table: string, holder: string):
     { ledger?: TableLedger; removeIfPristine: boolean } {
     const entry = ledger?.[table];
-    if (!ledger || !entry || !entry.holders.includes(holder)) return { ledger, removeIfPristine: false };
+    if (!entry || !entry.holders.includes(holder)) return { ledger, removeIfPristine: false };
     const holders = entry.holders.filter((other) => other !== holder);
-    if (holders.length > 0) return { ledger: { ...ledger, [table]: { ...entry, holders } }, removeIfPristine: false };
-    const rest = Object.fromEntries(Object.entries(ledger).filter(([name]) => name !== table));
-    return { ledger: Object.keys(rest).length > 0 ? rest : undefined, removeIfPristine: entry.created };
+    return {
+        ledger: holders.length > 0 ? { ...ledger, [table]: { ...entry, holders } } : forgetTable(ledger, table),
+        removeIfPristine: entry.created,
+    };
 }
 
 /** The built-in chains of the iptables tables, as iptables-nft names the base chains it makes. */
@@ -81,14 +93,15 @@ export async function holdTable(ctx: RunContext, table: string, holder: string):
         (ledger) => claimTable(ledger, table, holder, exists));
 }
 
-/** After a rule resource removed its rules: leaves the holders; the last one removes a pristine table egress-xdp made. */
+/** Once a rule resource's rules are gone: leaves the holders, and removes a table egress-xdp made once it is pristine. */
 export async function releaseTableHold(ctx: RunContext, table: string, holder: string): Promise<void> {
     if (!netnsExists(ctx.netns)) {
         forgetNamespaceLedgers(tableLedgerDir, ctx.netns!);
         return;
     }
+    const file = namespaceLedgerPath(tableLedgerDir, ctx.netns);
     let removeIfPristine = false;
-    changeLedgerFile<TableLedger>(namespaceLedgerPath(tableLedgerDir, ctx.netns), (ledger) => {
+    changeLedgerFile<TableLedger>(file, (ledger) => {
         const release = releaseTable(ledger, table, holder);
         removeIfPristine = release.removeIfPristine;
         return release.ledger;
@@ -96,5 +109,7 @@ export async function releaseTableHold(ctx: RunContext, table: string, holder: s
     if (!removeIfPristine || !(await tableExists(ctx, table))) return;
     if (tableIsPristine((await run(ctx, ["nft", "-j", "list", "table", "ip", table])).stdout, table)) {
         await run(ctx, ["nft", "delete", "table", "ip", table]);
+        // Holders left without rules (their creates were killed) write the table into being again.
+        changeLedgerFile<TableLedger>(file, (ledger) => forgetTable(ledger, table));
     }
 }

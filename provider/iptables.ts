@@ -214,8 +214,12 @@ export function ruleProvider<I extends RuleInputs>(kind: RuleKind<I>): pulumi.dy
         },
 
         async read(id: string, props: I) {
-            const specs = await readOwnedSpecs(context(props), ruleSet(props));
-            return specs.length === 0 ? {} : { id, props: outputsOf(props, specs) };
+            const set = ruleSet(props);
+            const specs = await readOwnedSpecs(context(props), set);
+            if (specs.length > 0) return { id, props: outputsOf(props, specs) };
+            // Gone (by hand, or a delete killed before it let the table go): as after a delete.
+            await releaseTableHold(context(props), set.table, set.comment);
+            return {};
         },
 
         async update(_id: string, _olds: I, news: I) {

@@ -4,10 +4,10 @@ import { expect } from "chai";
 import { cidrOfLpmKey } from "../../provider/bpf";
 import { parseIptablesRules, parseLinks, parseRoutes } from "../../provider/parse";
 import { dumpMap } from "../../provider/xdp-attachment";
-import { formatIpv4, networkOf, parseCidr } from "../../provider/validate";
 import { packetsSeen } from "../../components/counters";
+import { egressXdpDefaults, subnetOf } from "../../components/egress-xdp";
 import { Lab, inNs, labNamespaces } from "./lab";
-import { LabStack, StackConfig } from "./stack";
+import { LabStack, StackConfig, StackOutputs } from "./stack";
 import { tcpExchange } from "./traffic";
 
 /** What preview plans for a resource of the stack (by its name without the stack prefix, e.g. "bridge"). */
@@ -38,38 +38,26 @@ export function expectPlan(ops: Record<string, PlannedOp>, expected: Record<stri
     expect(others, `${what}: unexpected operations in ${JSON.stringify(ops)}`).to.deep.equal([]);
 }
 
-/** The stack's config with the defaults of Pulumi.yaml filled in. */
-export interface WantedStack {
-    hostNetns: string;
+/** The stack's config with the defaults filled in, and what follows from it. */
+export type WantedStack = Pick<StackOutputs,
+    "hostNetns" | "namespace" | "bridge" | "tap" | "vethOuter" | "vethInner" | "outerAddress" | "innerAddress"> & {
     sendDev: string;
-    namespace: string;
-    bridge: string;
-    tap: string;
-    vethOuter: string;
-    vethInner: string;
-    outerAddress: string;
-    innerAddress: string;
     xdpMode: "native" | "generic";
     /** The drop-list program's prefixes; undefined for a program without a drop-list. */
     dropPrefixes?: string[];
     forwardAccept: boolean;
-}
+};
 
 export function wantedOf(config: StackConfig, options: { dropList: boolean; forwardAccept: boolean }): WantedStack {
-    const value = (key: string, fallback: string) => (config[key] as string | undefined) ?? fallback;
+    const a = { ...egressXdpDefaults, hostNetns: "", sendDev: "", ...config } as unknown as Record<keyof WantedStack, string> &
+        { dropPrefixes: string[] };
     return {
-        hostNetns: value("hostNetns", ""), sendDev: value("sendDev", ""), namespace: value("namespace", "eXDP"),
-        bridge: value("bridge", "br_1"), tap: value("tap", "tap_1"), vethOuter: value("vethOuter", "veth_1a"),
-        vethInner: value("vethInner", "veth_1b"), outerAddress: value("outerAddress", "10.0.0.1/24"),
-        innerAddress: value("innerAddress", "10.0.0.2/24"), xdpMode: value("xdpMode", "generic") as "native" | "generic",
-        dropPrefixes: options.dropList ? [...((config.dropPrefixes as string[] | undefined) ?? [])].sort() : undefined,
+        hostNetns: a.hostNetns, sendDev: a.sendDev, namespace: a.namespace, bridge: a.bridge, tap: a.tap,
+        vethOuter: a.vethOuter, vethInner: a.vethInner, outerAddress: a.outerAddress, innerAddress: a.innerAddress,
+        xdpMode: a.xdpMode as "native" | "generic",
+        dropPrefixes: options.dropList ? [...a.dropPrefixes].sort() : undefined,
         forwardAccept: options.forwardAccept,
     };
-}
-
-function subnetOf(cidr: string): string {
-    const parsed = parseCidr(cidr)!;
-    return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
 }
 
 /**

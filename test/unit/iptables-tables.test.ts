@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { claimTable, parseNftTables, releaseTable, tableIsPristine } from "../../provider/iptables-tables";
+import { claimTable, forgetTable, parseNftTables, releaseTable, tableIsPristine } from "../../provider/iptables-tables";
 
 const meta = { metainfo: { version: "1.0.6", release_name: "Lester Gooch #5", json_schema_version: 1 } };
 const natTable = { table: { family: "ip", name: "nat", handle: 1 } };
@@ -19,11 +19,13 @@ describe("iptables tables ledger", function () {
         expect(claimTable(second, "filter", "egress-xdp:p/a/fwd", true).filter).to.deep.equal({ created: false, holders: ["egress-xdp:p/a/fwd"] });
     });
 
-    it("lets only the last holder of a table egress-xdp made remove it", function () {
+    it("lets a holder of a table egress-xdp made remove it once pristine, and never a table that was there", function () {
         const ledger = { nat: { created: true, holders: ["a", "b"] }, filter: { created: false, holders: ["c"] } };
         const afterA = releaseTable(ledger, "nat", "a");
-        expect(afterA).to.deep.equal({ ledger: { ...ledger, nat: { created: true, holders: ["b"] } }, removeIfPristine: false });
+        // Pristine means no rule of b is left either (b's create was killed): a may remove it then.
+        expect(afterA).to.deep.equal({ ledger: { ...ledger, nat: { created: true, holders: ["b"] } }, removeIfPristine: true });
         expect(releaseTable(afterA.ledger, "nat", "b")).to.deep.equal({ ledger: { filter: ledger.filter }, removeIfPristine: true });
+        expect(forgetTable(afterA.ledger, "nat")).to.deep.equal({ filter: ledger.filter });
         expect(releaseTable({ filter: ledger.filter }, "filter", "c"), "a table that was there stays")
             .to.deep.equal({ ledger: undefined, removeIfPristine: false });
         expect(releaseTable(ledger, "nat", "stranger"), "not a holder").to.deep.equal({ ledger, removeIfPristine: false });
