@@ -106,10 +106,15 @@ export async function releaseTableHold(ctx: RunContext, table: string, holder: s
         removeIfPristine = release.removeIfPristine;
         return release.ledger;
     });
-    if (!removeIfPristine || !(await tableExists(ctx, table))) return;
-    if (tableIsPristine((await run(ctx, ["nft", "-j", "list", "table", "ip", table])).stdout, table)) {
-        await run(ctx, ["nft", "delete", "table", "ip", table]);
-        // Holders left without rules (their creates were killed) write the table into being again.
-        changeLedgerFile<TableLedger>(file, (ledger) => forgetTable(ledger, table));
+    if (!removeIfPristine) return;
+    // Another stack's delete in this namespace may remove the table at the same moment: gone is done.
+    const listing = await run(ctx, ["nft", "-j", "list", "table", "ip", table], { allowFailure: true });
+    if (listing.exitCode !== 0 || !tableIsPristine(listing.stdout, table)) return;
+    const removal = await run(ctx, ["nft", "delete", "table", "ip", table], { allowFailure: true });
+    if (removal.exitCode !== 0 && await tableExists(ctx, table)) {
+        throw new Error(`${ctx.resource}: \`nft delete table ip ${table}\` failed (${removal.stderr.trim()}); the table ` +
+            `egress-xdp made holds nothing else. Remove it yourself (\`nft delete table ip ${table}\`) or run \`pulumi destroy\` again`);
     }
+    // Holders left without rules (their creates were killed) write the table into being again.
+    changeLedgerFile<TableLedger>(file, (ledger) => forgetTable(ledger, table));
 }

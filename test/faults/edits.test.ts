@@ -202,8 +202,8 @@ describe("Edit matrix: every config key edited on a live stack converges in one 
                     config: (c) => without(c, "dropPrefixes"), plan: { xdp: "update" },
                     verify: async () => {
                         const mapId = String((await s.outputs()).xdpMapIds.drop_prefixes);
-                        const dump = await run({ resource: "t", netns: lab().host }, ["bpftool", "map", "dump", "id", mapId]);
-                        expect(dump.stdout.trim(), "bpftool map dump of drop_prefixes").to.equal("Found 0 elements");
+                        const dump = await run({ resource: "t", netns: lab().host }, ["bpftool", "-j", "map", "dump", "id", mapId]);
+                        expect(JSON.parse(dump.stdout), "bpftool map dump of drop_prefixes").to.deep.equal([]);
                     },
                 },
                 { name: "xdpMode native -> generic (drop-list program)", config: (c) => ({ ...c, xdpMode: "generic" }), plan: { xdp: "update" } },
