@@ -42,3 +42,12 @@ export function readNote(key: NoteKey): Note | undefined {
 export function removeNote(key: NoteKey): void {
     fs.rmSync(notePath(key), { force: true });
 }
+
+/** Removes the notes of `kind` of a namespace that is gone: those whose name after `<netns>.` matches `rest`. */
+export function forgetNotes(kind: NoteKey["kind"], netns: string, rest: RegExp): void {
+    const dir = path.join(notesDir, kind);
+    if (!fs.existsSync(dir)) return;
+    for (const file of fs.readdirSync(dir)) {
+        if (file.startsWith(`${netns}.`) && rest.test(file.slice(netns.length + 1))) fs.rmSync(path.join(dir, file), { force: true });
+    }
+}

@@ -17,7 +17,7 @@ import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsInode } from "./ledger";
 import { netnsExists } from "./link";
-import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { NoteKey, forgetNotes, readNote, removeNote, writeNote } from "./notes";
 import { ownerFor, qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
 import { RunContext, run } from "./runner";
@@ -122,6 +122,11 @@ function noteIsOurs(inputs: RouteInputs): boolean {
     return netnsExists(inputs.netns) && readNote(routeNote(inputs))?.owner === inputs.owner;
 }
 
+/** Drops the route notes a namespace that is gone left (its routes went with it, whatever its inode was). */
+function forgetRouteNotes(netns: string | undefined): void {
+    if (netns !== undefined && !netnsExists(netns)) forgetNotes("route", netns, /^\d+\.(default|[\d.]+_\d+)\.\d+\.json$/);
+}
+
 /** The routes for the destination and metric (`ours`: only those with our protocol); none when the namespace is gone. */
 async function readRoutes(ctx: RunContext, inputs: RouteInputs, ours = false): Promise<RouteState[]> {
     if (!netnsExists(inputs.netns)) return [];
@@ -186,8 +191,9 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
         const routes = noteIsOurs(props) ? await readRoutes(context(props), props) : [];
         const route = routes.find((r) => routeMatches(r, props)) ?? routes[0];
         if (!route) {
-            // Gone (with its device or address, or by hand): a note of ours would only mislead a later create.
+            // Gone (with its device, address or namespace, or by hand): a note of ours would only mislead a later create.
             if (noteIsOurs(props)) removeNote(routeNote(props));
+            forgetRouteNotes(props.netns);
             return {};
         }
         return { id, props: { ...props, via: route.gateway ?? "", dev: route.dev ?? "" } };
@@ -207,6 +213,7 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: RouteOutputs) {
         const ctx = context(props);
+        forgetRouteNotes(props.netns);
         if (!noteIsOurs(props)) return;
         if ((await readRoutes(ctx, props, true)).some((r) => routeMatches(r, props))) await run(ctx, routeCommand("del", props));
         removeNote(routeNote(props));
