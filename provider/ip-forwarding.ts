@@ -15,7 +15,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath } from "./ledger";
-import { netnsExists } from "./link";
+import { netnsExists } from "./netns";
 import { ownerFor, qualifiedId } from "./owner";
 import { RunContext, run } from "./runner";
 import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
@@ -176,7 +176,7 @@ export class IpForwarding extends DynamicResource {
     declare readonly current: pulumi.Output<SysctlValue>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipForwardingProvider, __filename, name, {
+        super(name, {
             netns: undefined, enabled: undefined, ...args, owner: ownerFor(name), previous: undefined, current: undefined,
         }, opts, "IpForwarding");
     }

@@ -11,7 +11,7 @@
 // there nothing is recorded and nothing removed. Limit: between the check and the delete another
 // tool could write to the table (the window is one command).
 import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath } from "./ledger";
-import { netnsExists } from "./link";
+import { netnsExists } from "./netns";
 import { RunContext, run } from "./runner";
 
 export const tableLedgerDir = "/run/egress-xdp/iptables-tables";

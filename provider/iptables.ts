@@ -5,9 +5,9 @@
 // brought into being goes with the last of them (provider/iptables-tables.ts).
 import * as pulumi from "@pulumi/pulumi";
 import { diffProperties } from "./diff";
-import { netnsExists, ownerMark } from "./link";
 import { holdTable, releaseTableHold } from "./iptables-tables";
-import { qualifiedId } from "./owner";
+import { netnsExists } from "./netns";
+import { ownerMark, qualifiedId } from "./owner";
 import { IptablesRule, parseIptablesRules } from "./parse";
 import { RunContext, run } from "./runner";
 import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";

@@ -4,7 +4,7 @@
 // which also empties /run) never inherits an old one's ledger.
 import * as fs from "fs";
 import * as path from "path";
-import { netnsPath } from "./runner";
+import { netnsPath } from "./netns";
 
 /**
  * The ledger file of a namespace in `dir`; "@self" (no namespace name may hold '@') stands for the

@@ -16,7 +16,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import { netnsInode } from "./ledger";
-import { netnsExists } from "./link";
+import { netnsExists } from "./netns";
 import { NoteKey, forgetNotes, readNote, removeNote, writeNote } from "./notes";
 import { ownerFor, qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
@@ -232,7 +232,7 @@ export class Route extends DynamicResource {
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(routeProvider, __filename, name, {
+        super(name, {
             netns: undefined, dev: undefined, devIfindex: undefined, onLinkAddress: undefined, metric: undefined, ...args,
             owner: ownerFor(name),
         }, opts, "Route");

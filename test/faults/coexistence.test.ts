@@ -3,9 +3,8 @@
 // policy, the sysctl and every foreign rule must be exactly as before.
 import { expect } from "chai";
 import { useFigures } from "../helpers/figures";
-import { inNs, removeTestTable } from "../helpers/lab";
+import { inNs, removeTestTable, useLabStacks } from "../helpers/lab";
 import { normalizeIptablesSave, normalizeNftRuleset } from "../helpers/snapshot";
-import { useLabStacks } from "../helpers/stack";
 
 /** What Docker writes into iptables (trimmed), as table and arguments; the chains come first. */
 const dockerLike: [string, string[]][] = [

@@ -8,11 +8,11 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs
 import * as path from "path";
 import { run } from "../../provider/runner";
 import { PlannedOp, expectKernelState, expectPlan, expectTraffic, plannedOps, wantedOf } from "../helpers/converge";
-import { projectRoot } from "../helpers/engine";
+import { projectRoot } from "../../lab/engine";
 import { useFigures } from "../helpers/figures";
-import { Lab, createLab, destroyLab, inNs, labNamespaces } from "../helpers/lab";
+import { Lab, createLab, destroyLab, inNs, labNamespaces, useLabStacks } from "../helpers/lab";
 import { snapshotAll, snapshotNetns } from "../helpers/snapshot";
-import { LabStack, StackConfig, useLabStacks } from "../helpers/stack";
+import { LabStack, StackConfig } from "../../lab/stack";
 
 const without = (config: StackConfig, ...keys: string[]): StackConfig =>
     Object.fromEntries(Object.entries(config).filter(([key]) => !keys.includes(key)));

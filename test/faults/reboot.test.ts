@@ -12,9 +12,9 @@ import * as path from "path";
 import { expectKernelState, expectTraffic, wantedOf } from "../helpers/converge";
 import { useFigures } from "../helpers/figures";
 import { eventually } from "../helpers/kernel-suite";
-import { Lab, createLab, destroyLab, inNs, labNamespaces, removeTestTable } from "../helpers/lab";
+import { Lab, createLab, destroyLab, inNs, labNamespaces, removeTestTable, useLabStacks } from "../helpers/lab";
 import { snapshotAll } from "../helpers/snapshot";
-import { LabStack, StackConfig, newLabStack, useLabStacks } from "../helpers/stack";
+import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
 
 /** Where egress-xdp keeps its notes and ledgers (provider/notes.ts, provider/ledger.ts users). */
 const runDir = "/run/egress-xdp";

@@ -5,9 +5,10 @@ import { cidrOfLpmKey } from "../../provider/bpf";
 import { parseIptablesRules, parseLinks, parseRoutes } from "../../provider/parse";
 import { dumpMap } from "../../provider/xdp-attachment";
 import { packetsSeen } from "../../components/counters";
-import { egressXdpDefaults, subnetOf } from "../../components/egress-xdp";
+import { subnetOf } from "../../components/egress-xdp";
+import { egressXdpDefaults } from "../../components/egress-xdp-args";
 import { Lab, inNs, labNamespaces } from "./lab";
-import { LabStack, StackConfig, StackOutputs } from "./stack";
+import { LabStack, StackConfig, StackOutputs } from "../../lab/stack";
 import { tcpExchange } from "./traffic";
 
 /** What preview plans for a resource of the stack (by its name without the stack prefix, e.g. "bridge"). */
@@ -71,7 +72,7 @@ export async function expectKernelState(lab: Lab, s: LabStack, want: WantedStack
     const out = await s.outputs();
     expect(out).to.include({
         namespace: want.namespace, bridge: want.bridge, tap: want.tap, vethOuter: want.vethOuter, vethInner: want.vethInner,
-        outerAddress: want.outerAddress, innerAddress: want.innerAddress, xdpMode: want.xdpMode, hostNetns: want.hostNetns,
+        outerAddress: want.outerAddress, innerAddress: want.innerAddress, effectiveXdpMode: want.xdpMode, hostNetns: want.hostNetns,
     });
     expect(await labNamespaces(lab), "the lab's namespaces")
         .to.deep.equal([lab.host, lab.upstream, want.namespace, ...otherNamespaces].filter((n) => n.endsWith(`-${lab.id}`)).sort());

@@ -1,11 +1,12 @@
-// An egress-xdp stack (the root program) in a lab: the real engine on a throwaway backend, the stack
-// config pointing at the lab host and its uplink, and the checks the end-to-end tests share.
-import { readFileSync, rmSync, writeFileSync } from "fs";
+// An egress-xdp stack (the root program) in a lab host: the real engine on a throwaway backend, the
+// stack config pointing at the lab host and its uplink; for the tests and the benchmarks.
+import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { useLab } from "./kernel-suite";
-import { Lab, inNs } from "./lab";
+import { XdpCounters, readCounters } from "../components/counters";
+import { run } from "../provider/runner";
 import { Engine, newEngine, projectRoot } from "./engine";
-import { XdpCounters, readCounters } from "../../components/counters";
+import { Lab } from "./host";
+import type { OffloadChange } from "../provider/offload";
 
 /** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
 export type StackConfig = Record<string, string | string[]>;
@@ -21,8 +22,11 @@ export interface StackOutputs {
     hostNetns: string;
     xdpProgramId: number;
     xdpProgramTag: string;
-    xdpMode: string;
+    effectiveXdpMode: string;
     xdpMapIds: Record<string, number>;
+    xdpProgramView?: string;
+    xdpOffloads?: Record<string, string>;
+    xdpOffloadChanges?: OffloadChange[];
     execPrefix: string[];
 }
 
@@ -79,7 +83,7 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
             stack.config = next;
             stack.namespace = String(next.namespace);
         },
-        ping: async (target, count = 1) => (await inNs(stack.namespace,
+        ping: async (target, count = 1) => (await run({ resource: `ping from ${stack.namespace}`, netns: stack.namespace },
             ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
         counters: async () => {
             const out = await outputs();
@@ -88,31 +92,7 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
         dispose: async () => {
             await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
             engine.dispose();
-            // Where the component builds the stack's XDP object (see EgressXdp.buildProgram).
-            rmSync(path.join(projectRoot, "bpf", "build", engine.stack), { recursive: true, force: true });
         },
     };
     return stack;
-}
-
-/**
- * The frame of a test on lab stacks: a fresh lab per test (useLab), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
- * is compared with its state before the test.
- */
-export function useLabStacks():
-    { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
-    const stacks: LabStack[] = [];
-    // Registered before useLab's hooks, so it runs first.
-    afterEach(async function () {
-        for (const stack of stacks.splice(0)) await stack.dispose();
-    });
-    const lab = useLab();
-    return {
-        lab,
-        async stack(name, overrides = {}) {
-            const stack = await newLabStack(lab(), name, overrides);
-            stacks.push(stack);
-            return stack;
-        },
-    };
 }
