@@ -5,7 +5,9 @@ import { ownerFor } from "./owner";
 import { LinkState } from "./parse";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
-import { CheckFailure, checkLinkProperties, checkListProperty, interfaceCidrProblem, sortedListInput } from "./validate";
+import {
+    CheckFailure, checkLinkProperties, checkListProperty, checkProperty, interfaceCidrProblem, sortedListInput, unicastMacProblem,
+} from "./validate";
 
 export interface BridgeArgs {
     /** The bridge's interface name (1-15 characters). */
@@ -15,6 +17,12 @@ export interface BridgeArgs {
     /** IPv4 addresses with prefix, e.g. ["10.0.0.1/24"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     mtu?: pulumi.Input<number>;
+    /**
+     * The bridge's MAC address; default: the MAC it was made with, pinned. A MAC that outlives the
+     * bridge (e.g. derived from the component, see EgressXdp) keeps neighbours' entries for its
+     * address valid when a rename replaces the bridge.
+     */
+    mac?: pulumi.Input<string>;
     /** Administrative state; default true. */
     up?: pulumi.Input<boolean>;
     /** Take over an existing bridge of this name instead of failing. */
@@ -26,6 +34,7 @@ export interface BridgeInputs {
     netns?: string;
     addresses: string[];
     mtu?: number;
+    mac?: string;
     up: boolean;
     adopt?: boolean;
     owner: string;
@@ -48,6 +57,7 @@ export function checkBridge(news: Record<string, unknown>): { inputs: BridgeInpu
     const failures: CheckFailure[] = [];
     checkLinkProperties(failures, news);
     checkListProperty(failures, news, "addresses", interfaceCidrProblem);
+    checkProperty(failures, news, "mac", unicastMacProblem);
     return { inputs: { ...news, addresses: sortedListInput(news.addresses), up: news.up ?? true } as BridgeInputs, failures };
 }
 
@@ -60,7 +70,9 @@ export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
         await run(ctx, ["ip", "link", "set", "dev", link.ifname, "address", link.mac]);
     },
     check: checkBridge,
-    diff: { replaceOn: ["name", "netns"], updateOn: ["addresses", "mtu", "up"], observed: ["mtu"], deleteBeforeReplace: true },
+    diff: {
+        replaceOn: ["name", "netns"], updateOn: ["addresses", "mtu", "mac", "up"], observed: ["mtu", "mac"], deleteBeforeReplace: true,
+    },
     settings: (inputs) => inputs,
     outputsOf,
 });
@@ -78,8 +90,8 @@ export class Bridge extends DynamicResource {
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
         super(name, {
-            netns: undefined, addresses: undefined, mtu: undefined, up: undefined, ...args,
-            owner: ownerFor(name), ifindex: undefined, mac: undefined,
+            netns: undefined, addresses: undefined, mtu: undefined, mac: undefined, up: undefined, ...args,
+            owner: ownerFor(name), ifindex: undefined,
         }, opts,
             "Bridge");
     }

@@ -61,6 +61,8 @@ export async function claimLinkNameOfKind(
 
 export interface LinkSettings {
     mtu?: number;
+    /** The link's MAC address. Undefined leaves it alone. */
+    mac?: string;
     up?: boolean;
     /** The bridge to join; null leaves any bridge. Undefined leaves membership alone. */
     master?: string | null;
@@ -72,6 +74,9 @@ export interface LinkSettings {
 export async function applyLinkSettings(ctx: RunContext, name: string, want: LinkSettings, have: LinkState): Promise<void> {
     if (want.mtu !== undefined && want.mtu !== have.mtu) {
         await run(ctx, ["ip", "link", "set", "dev", name, "mtu", String(want.mtu)]);
+    }
+    if (want.mac !== undefined && want.mac !== have.mac) {
+        await run(ctx, ["ip", "link", "set", "dev", name, "address", want.mac]);
     }
     if (want.master !== undefined && (want.master ?? undefined) !== have.master) {
         await run(ctx, want.master === null

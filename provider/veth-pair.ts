@@ -11,7 +11,7 @@ import { LinkState, areVethPeers } from "./parse";
 import { RunContext, run } from "./runner";
 import {
     CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceCidrProblem,
-    interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput,
+    interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput, unicastMacProblem,
 } from "./validate";
 
 export interface VethPairArgs {
@@ -33,6 +33,12 @@ export interface VethPairArgs {
     up?: pulumi.Input<boolean>;
     /** Administrative state of the peer; default true. */
     peerUp?: pulumi.Input<boolean>;
+    /**
+     * The peer's MAC address; default: the one the kernel gave it. A MAC that outlives the pair (e.g.
+     * derived from the component, see EgressXdp) keeps the neighbour entries of others for the peer's
+     * address valid when the pair is re-created.
+     */
+    peerMac?: pulumi.Input<string>;
     /** The bridge (in `netns`) that `name` joins; unset means no bridge. */
     master?: pulumi.Input<string>;
     /** Take over an existing pair with these names instead of failing. */
@@ -49,6 +55,7 @@ export interface VethPairInputs {
     mtu?: number;
     up: boolean;
     peerUp: boolean;
+    peerMac?: string;
     master?: string;
     adopt?: boolean;
     owner: string;
@@ -87,6 +94,7 @@ export function checkVethPair(news: Record<string, unknown>): { inputs: VethPair
     checkProperty(failures, news, "peerName", interfaceNameProblem, true);
     checkProperty(failures, news, "peerNetns", netnsNameProblem);
     checkProperty(failures, news, "peerUp", booleanProblem);
+    checkProperty(failures, news, "peerMac", unicastMacProblem);
     checkProperty(failures, news, "master", interfaceNameProblem);
     checkListProperty(failures, news, "addresses", interfaceCidrProblem);
     checkListProperty(failures, news, "peerAddresses", interfaceCidrProblem);
@@ -122,7 +130,7 @@ async function readVerifiedPair(inputs: Ends): Promise<[LinkState, LinkState]> {
 async function configure(inputs: VethPairInputs, [end, peer]: [LinkState, LinkState]): Promise<VethPairOutputs> {
     await applyLinkSettings(context(inputs), inputs.name, { ...inputs, master: inputs.master ?? null }, end);
     await applyLinkSettings(peerContext(inputs), inputs.peerName,
-        { mtu: inputs.mtu, up: inputs.peerUp, addresses: inputs.peerAddresses }, peer);
+        { mtu: inputs.mtu, mac: inputs.peerMac, up: inputs.peerUp, addresses: inputs.peerAddresses }, peer);
     return outputsOf(inputs, ...await readVerifiedPair(inputs));
 }
 
@@ -134,7 +142,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: VethPairOutputs, news: VethPairInputs) {
         return diffProperties(olds as never, news as never, {
             replaceOn: ["name", "peerName", "netns", "peerNetns"],
-            updateOn: ["addresses", "peerAddresses", "mtu", "up", "peerUp", "master"], observed: ["mtu"],
+            updateOn: ["addresses", "peerAddresses", "mtu", "up", "peerUp", "peerMac", "master"], observed: ["mtu", "peerMac"],
             deleteBeforeReplace: true,
         });
     },
@@ -206,8 +214,8 @@ export class VethPair extends DynamicResource {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
         super(name, {
             netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
-            up: undefined, peerUp: undefined, master: undefined, ...args,
-            owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,
+            up: undefined, peerUp: undefined, peerMac: undefined, master: undefined, ...args,
+            owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined,
         }, opts, "VethPair");
     }
 }

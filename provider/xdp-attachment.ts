@@ -1,6 +1,8 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
 // (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with maps of the program
-// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill). There is no ownership mark on an XDP program: the program id recorded at
+// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill: the map then
+// holds exactly those entries, refresh shows entries added or removed by hand, and an empty list
+// empties it). There is no ownership mark on an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
@@ -28,7 +30,7 @@ import { MapFill, checkMapFills, encodeEntry, layoutsOf, observedFill } from "./
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    AttachMode, CheckFailure, XdpMode, booleanProblem, checkProperty, interfaceNameProblem, isUnknown,
+    AttachMode, CheckFailure, XdpMode, booleanProblem, checkProperty, ifindexProblem, interfaceNameProblem, isUnknown,
     netnsNameProblem, xdpModeProblem,
 } from "./validate";
 
@@ -37,6 +39,11 @@ export interface XdpAttachmentArgs {
     interface: pulumi.Input<string>;
     /** The namespace the interface lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
+    /**
+     * The ifindex of `interface` (e.g. a VethPair's ifindex): a re-created interface has lost its
+     * program, and the new ifindex makes the engine attach it again in the same `up`.
+     */
+    interfaceIndex?: pulumi.Input<number>;
     /**
      * A prebuilt BPF object (see clangArgv in provider/bpf.ts); a relative path is relative to the
      * directory the program runs in (the engine starts the providers there). Give this or `source`.
@@ -71,6 +78,7 @@ export interface XdpAttachmentArgs {
 export interface XdpAttachmentInputs {
     interface: string;
     netns?: string;
+    interfaceIndex?: number;
     objectPath?: string;
     source?: string;
     section: string;
@@ -167,6 +175,7 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     const failures: CheckFailure[] = [];
     checkProperty(failures, news, "interface", interfaceNameProblem, true);
     checkProperty(failures, news, "netns", netnsNameProblem);
+    checkProperty(failures, news, "interfaceIndex", ifindexProblem);
     if ((news.objectPath === undefined) === (news.source === undefined)) {
         failures.push({ property: "objectPath", reason: "give either objectPath (a BPF object) or source (a C file)" });
     }
@@ -390,7 +399,9 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
         const outcome = diffProperties(olds as never, news as never, {
             replaceOn: ["interface", "netns"],
-            updateOn: ["objectPath", "source", "objectHash", "section", "program", "mode", "maps", "pinDir", "foreignProgram"],
+            updateOn: [
+                "interfaceIndex", "objectPath", "source", "objectHash", "section", "program", "mode", "maps", "pinDir", "foreignProgram",
+            ],
             deleteBeforeReplace: true,
         });
         // Offloads a refresh found changed behind our back: the update sets them again.
@@ -461,6 +472,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 export class XdpAttachment extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly interfaceIndex: pulumi.Output<number | undefined>;
     declare readonly objectPath: pulumi.Output<string | undefined>;
     declare readonly source: pulumi.Output<string | undefined>;
     declare readonly section: pulumi.Output<string>;
@@ -480,8 +492,9 @@ export class XdpAttachment extends DynamicResource {
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, {
-            ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
-            effectiveMode: undefined, mapIds: undefined, pinnedMaps: undefined, foreignProgram: undefined, programView: undefined,
+            interfaceIndex: undefined, ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined,
+            progName: undefined, effectiveMode: undefined, mapIds: undefined, pinnedMaps: undefined, foreignProgram: undefined,
+            programView: undefined,
             offloads: undefined, offloadChanges: undefined,
         }, opts, "XdpAttachment");
     }
