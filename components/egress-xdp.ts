@@ -151,7 +151,9 @@ export class EgressXdp extends pulumi.ComponentResource {
     private buildProgram(name: string, program: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
         const source = path.resolve(program);
         if (!source.endsWith(".c")) return pulumi.output(source);
-        const objectPath = path.resolve("bpf", "build", pulumi.getStack(), `${name}-${path.basename(source, ".c")}.o`);
+        // In the project directory: a program runs with the directory of its main (dist/) as cwd.
+        const objectPath = path.resolve(pulumi.runtime.getRootDirectory(), "bpf", "build", pulumi.getStack(),
+            `${name}-${path.basename(source, ".c")}.o`);
         mkdirSync(path.dirname(objectPath), { recursive: true });
         const sourceHash = createHash("sha256").update(readFileSync(source)).digest("hex");
         const build = new command.local.Command(`${name}-xdp-build`, {

@@ -22,6 +22,18 @@ export async function instantiateIptablesTable(netns: string, table: string): Pr
     await inNs(netns, ["iptables", "-w", "-t", table, "-X", "exlab-instantiate"]);
 }
 
+/**
+ * How many of `count` echoes from `netns` to `target` were answered (ping's exit status says only
+ * whether one was).
+ */
+export async function pingReplies(netns: string, target: string, count: number): Promise<number> {
+    const { stdout } = await inNs(netns, ["ping", "-n", "-q", "-c", String(count), "-i", "0.01", "-W", "1", target],
+        { allowFailure: true });
+    const received = /(\d+) received/.exec(stdout);
+    if (!received) throw new Error(`ping from ${netns} to ${target} printed no statistics:\n${stdout}`);
+    return Number(received[1]);
+}
+
 /** A client namespace routed through the lab host, like the recipe's eXDP namespace. */
 export interface LabClient {
     netns: string;
@@ -30,7 +42,7 @@ export interface LabClient {
     /** The client's address, 10.0.0.2, in subnet 10.0.0.0/24. */
     address: string;
     subnet: string;
-    /** Whether one ping from the client to `target` gets an answer within a second. */
+    /** Whether one ping from the client to `target` gets its answer within a second. */
     ping(target: string): Promise<boolean>;
     /** Removes the namespace and the host's veth end and restores the host's ip_forward. */
     remove(): Promise<void>;
@@ -53,8 +65,7 @@ export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClie
     }
     return {
         netns, hostInterface, address: "10.0.0.2", subnet: "10.0.0.0/24",
-        ping: async (target) =>
-            (await inNs(netns, ["ping", "-n", "-c", "1", "-W", "1", target], { allowFailure: true })).exitCode === 0,
+        ping: async (target) => await pingReplies(netns, target, 1) === 1,
         remove: async () => {
             await inNs(lab.host, ["ip", "link", "del", hostInterface]);
             await run(ctx, ["ip", "netns", "del", netns]);

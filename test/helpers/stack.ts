@@ -1,11 +1,15 @@
 // An egress-xdp stack (the root program) in a lab: the real engine on a throwaway backend, the stack
 // config pointing at the lab host and its uplink, and the checks the end-to-end tests share.
+import { expect } from "chai";
 import { readFileSync, rmSync, writeFileSync } from "fs";
 import * as path from "path";
 import { useLab } from "./kernel-suite";
-import { Lab, inNs } from "./lab";
+import { Lab, pingReplies } from "./lab";
 import { Engine, newEngine, projectRoot } from "./engine";
 import { XdpCounters, readCounters } from "../../components/counters";
+import { parseProgInfo } from "../../provider/bpf";
+import { readLink } from "../../provider/link";
+import { run } from "../../provider/runner";
 
 /** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
 export type StackConfig = Record<string, string | string[]>;
@@ -32,8 +36,10 @@ export interface LabStack {
     namespace: string;
     config: StackConfig;
     outputs(): Promise<StackOutputs>;
-    /** Pings from inside the stack's namespace; true when every reply came back. */
+    /** Pings from inside the stack's namespace (3 echoes unless `count`); true when every reply came back. */
     ping(target: string, count?: number): Promise<boolean>;
+    /** How many of `count` echoes (default 3) from inside the stack's namespace were answered. */
+    replies(target: string, count?: number): Promise<number>;
     counters(): Promise<XdpCounters>;
     /** Destroys the stack (ignoring failures) and removes its backend. */
     dispose(): Promise<void>;
@@ -71,10 +77,10 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
     await setStackConfig(engine, config);
     const namespace = String(config.namespace);
     const outputs = async () => JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as StackOutputs;
+    const replies = async (target: string, count = 3) => pingReplies(namespace, target, count);
     return {
-        engine, namespace, config, outputs,
-        ping: async (target, count = 1) => (await inNs(namespace,
-            ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
+        engine, namespace, config, outputs, replies,
+        ping: async (target, count = 3) => await replies(target, count) === count,
         counters: async () => {
             const out = await outputs();
             return readCounters(out.hostNetns, out.xdpMapIds);
@@ -86,6 +92,26 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
             rmSync(path.join(projectRoot, "bpf", "build", engine.stack), { recursive: true, force: true });
         },
     };
+}
+
+/**
+ * Requires the stack's outputs to be what the kernel holds: the recorded XDP program (id, tag, mode,
+ * maps) attached to the outer veth, which is a port of the bridge with the tap; the bridge and the
+ * inner end with their addresses. A state that a refresh left behind the kernel fails here.
+ */
+export async function expectOutputsMatchKernel(stack: LabStack): Promise<StackOutputs> {
+    const out = await stack.outputs();
+    const host = { resource: "t", netns: out.hostNetns };
+    const outer = await readLink(host, out.vethOuter);
+    expect(outer?.xdp, `XDP on ${out.vethOuter}`).to.deep.include({ progId: out.xdpProgramId, tag: out.xdpProgramTag, mode: out.xdpMode });
+    expect(outer?.master, `${out.vethOuter}'s bridge`).to.equal(out.bridge);
+    expect((await readLink(host, out.tap))?.master, `${out.tap}'s bridge`).to.equal(out.bridge);
+    expect((await readLink(host, out.bridge))?.addresses, `${out.bridge}'s addresses`).to.deep.equal([out.outerAddress]);
+    expect((await readLink({ resource: "t", netns: out.namespace }, out.vethInner))?.addresses,
+        `${out.vethInner}'s addresses in ${out.namespace}`).to.deep.equal([out.innerAddress]);
+    const prog = parseProgInfo((await run(host, ["bpftool", "-j", "prog", "show", "id", String(out.xdpProgramId)])).stdout);
+    expect(Object.values(out.xdpMapIds).sort(), "the recorded maps are the program's").to.deep.equal([...prog.mapIds].sort());
+    return out;
 }
 
 /**
