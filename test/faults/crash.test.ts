@@ -14,7 +14,7 @@ import { recoverStack, runAndKill, watchKernel } from "../helpers/crash";
 import { projectRoot } from "../helpers/engine";
 import { useFigures } from "../helpers/figures";
 import { labNamespaces } from "../helpers/lab";
-import { expectSameSnapshot, snapshotAll } from "../helpers/snapshot";
+import { snapshotAll, snapshotDifferences } from "../helpers/snapshot";
 import { LabStack, expectOutputsMatchKernel, useLabStacks } from "../helpers/stack";
 
 /** A resource operation as the engine prints it, e.g. ` +  pulumi-nodejs:dynamic/egressxdp:Bridge crash-x-bridge creating (0s)`. */
@@ -99,18 +99,20 @@ describe("Crash: pulumi killed inside each resource operation of up and destroy,
                 expect(await s.replies(lab().otherServerAddress), "the drop-list works after recovery").to.equal(0);
                 await s.engine.pulumi(["preview", "--expect-no-changes"]);
             });
-            const destroyed = async () => {
-                expectSameSnapshot(await snapshotAll(await labNamespaces(lab()), lab().id), before, "lab after the final destroy");
+            const destroyed = async (notes: Record<string, unknown>) => {
+                // Recorded first: what stayed behind, for the figures, when the comparison fails.
+                notes.residue = snapshotDifferences(before, await snapshotAll(await labNamespaces(lab()), lab().id));
+                expect(notes.residue, "lab after the final destroy: what differs from before").to.deep.equal([]);
                 expect(ownFiles(forwardingLedgerDir), "ip_forward ledgers left").to.deep.equal([]);
                 expect(ownFiles(notesDir), "notes left").to.deep.equal([]);
             };
             if (!deleteChanges) {
                 await s.engine.pulumi(["destroy", "--yes"]);
-                return destroyed();
+                return destroyed({});
             }
             await measured(`destroy killed inside the delete of ${resource}`, async (notes) => {
                 await recover(s, "destroy", await killInside(s, "destroy", resource, notes), notes);
-                await destroyed();
+                await destroyed(notes);
             });
         });
     }

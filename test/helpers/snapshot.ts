@@ -132,20 +132,23 @@ export function throwawayBpffsDirs(): string[] {
 }
 
 /**
- * What a lab's stacks can leave outside its namespaces: bpffs mounts, pins and /run/egress-xdp
- * entries (notes, ledgers) named for the lab, and throwaway bpffs directories. The last are shared by everything on
- * the machine: one another test makes lives for one `ip link set ... obj`, so a directory counts
- * only when it is still there a moment later.
+ * What a lab's stacks can leave outside its namespaces: pins and /run/egress-xdp entries (notes,
+ * ledgers) named for the lab; bpffs mounts and throwaway bpffs directories, except those named for
+ * another lab (stack and namespace names end in their lab's id). Nameless throwaway directories are
+ * shared by everything on the machine: one another test makes lives for one `ip link set ... obj`,
+ * so such a directory counts only when it is still there a moment later.
  */
 export async function snapshotOutsideNamespaces(labId: string): Promise<string> {
     const ofLab = (entries: string[]) => entries.filter((entry) => entry.includes(`-${labId}`));
-    let throwaway = throwawayBpffsDirs();
+    const notOfOtherLabs = (entries: string[]) => entries.filter((entry) => entry.includes(`-${labId}`) ||
+        !/-[0-9a-f]{6}(?![0-9A-Za-z])/.test(entry));
+    let throwaway = notOfOtherLabs(throwawayBpffsDirs());
     if (throwaway.length > 0) {
         await new Promise((resolve) => setTimeout(resolve, 2000));
         throwaway = throwaway.filter((name) => existsSync(path.join(tmpdir(), name)));
     }
     return [
-        "== bpffs mounts", ...bpffsMounts(),
+        "== bpffs mounts", ...notOfOtherLabs(bpffsMounts()),
         "== bpffs pins", ...ofLab(treeOf("/sys/fs/bpf")),
         `== ${runStateDir}`, ...ofLab(treeOf(runStateDir)),
         "== throwaway bpffs dirs", ...throwaway,
