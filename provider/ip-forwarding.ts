@@ -16,9 +16,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
-import { netnsExists } from "./link";
+
+import { netnsExists, netnsPath } from "./netns";
 import { ownerFor, qualifiedId } from "./owner";
-import { RunContext, netnsPath, run } from "./runner";
+import { RunContext, run } from "./runner";
 import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
 
 export type SysctlValue = "0" | "1";
@@ -204,7 +205,7 @@ export class IpForwarding extends DynamicResource {
     declare readonly current: pulumi.Output<SysctlValue>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipForwardingProvider, __filename, name, {
+        super(name, {
             netns: undefined, enabled: undefined, ...args, owner: ownerFor(name), previous: undefined, current: undefined,
         }, opts, "IpForwarding");
     }

@@ -60,7 +60,7 @@ export class NatRule extends DynamicResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(natRuleProvider, __filename, name, {
+        super(name, {
             ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
         }, opts, "NatRule");
     }

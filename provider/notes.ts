@@ -6,6 +6,7 @@
 // /run/egress-xdp.
 import * as fs from "fs";
 import * as path from "path";
+import type { OffloadChange } from "./offload";
 
 /** Everything egress-xdp keeps in /run: notes here, ip_forward ledgers (provider/ip-forwarding.ts). */
 export const runStateDir = "/run/egress-xdp";
@@ -22,6 +23,8 @@ export interface Note {
     owner: string;
     /** For an XDP attachment: the program id, once known. */
     progId?: number;
+    /** For an XDP attachment: the offload features it changed, recorded before each change. */
+    offloadChanges?: OffloadChange[];
 }
 
 /** One file per object; "@self" (no namespace name may hold '@') stands for the namespace pulumi runs in. */

@@ -7,15 +7,14 @@
 // ledger and no note of ours left in /run.
 import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync } from "fs";
-import * as path from "path";
 import { forwardingLedgerDir } from "../../provider/ip-forwarding";
 import { notesDir } from "../../provider/notes";
+import { objectCacheDir } from "../../provider/object-cache";
 import { recoverStack, runAndKill, watchKernel } from "../helpers/crash";
-import { projectRoot } from "../helpers/engine";
 import { useFigures } from "../helpers/figures";
-import { labNamespaces } from "../helpers/lab";
+import { expectOutputsMatchKernel, labNamespaces, useLabStacks } from "../helpers/lab";
 import { snapshotAll, snapshotDifferences } from "../helpers/snapshot";
-import { LabStack, expectOutputsMatchKernel, useLabStacks } from "../helpers/stack";
+import { LabStack } from "../../lab/stack";
 
 /** A resource operation as the engine prints it, e.g. ` +  pulumi-nodejs:dynamic/egressxdp:Bridge crash-x-bridge creating (0s)`. */
 const operationLine = /^\s*[-+~]+\s+(?:pulumi-nodejs:dynamic\/egressxdp:|command:local:)\w+\s+(\S+)\s+(creating|deleting)\b/;
@@ -48,7 +47,7 @@ describe("Crash: pulumi killed inside each resource operation of up and destroy,
     async function killInside(s: LabStack, command: "up" | "destroy", resource: string, notes: Record<string, unknown>) {
         const verb = command === "up" ? "creating" : "deleting";
         const target = `${s.engine.stack}-${resource}`;
-        const build = path.join(projectRoot, "bpf", "build", s.engine.stack);
+        const build = objectCacheDir();
         mkdirSync(build, { recursive: true });
         const watch = await watchKernel([lab().host, s.namespace], [build]);
         let changed = false;

@@ -1,9 +1,14 @@
-// Throwaway lab hosts for kernel tests (see examples/simulated-uplink.ts) and small helpers to work in
-// them. Every test gets a lab with a random id, removed afterwards also when the test failed.
+// Throwaway lab hosts for kernel tests (see lab/host.ts) and small helpers to work in them. Every
+// test gets a lab with a random id, removed afterwards also when the test failed.
+import { expect } from "chai";
+import { parseProgInfo } from "../../provider/bpf";
+import { readLink } from "../../provider/link";
 import { run } from "../../provider/runner";
-import { Lab } from "../../examples/simulated-uplink";
+import { Lab } from "../../lab/host";
+import { LabStack, StackConfig, StackOutputs, newLabStack, pingReplies } from "../../lab/stack";
+import { useLab } from "./kernel-suite";
 
-export { Lab, createLab, destroyLab, labNamespaces } from "../../examples/simulated-uplink";
+export { Lab, createLab, destroyLab, labNamespaces } from "../../lab/host";
 
 const ctx = { resource: "test lab" };
 
@@ -20,18 +25,6 @@ export function inNs(netns: string, argv: string[], options: { allowFailure?: bo
 export async function instantiateIptablesTable(netns: string, table: string): Promise<void> {
     await inNs(netns, ["iptables", "-w", "-t", table, "-N", "exlab-instantiate"]);
     await inNs(netns, ["iptables", "-w", "-t", table, "-X", "exlab-instantiate"]);
-}
-
-/**
- * How many of `count` echoes from `netns` to `target` were answered (ping's exit status says only
- * whether one was).
- */
-export async function pingReplies(netns: string, target: string, count: number): Promise<number> {
-    const { stdout } = await inNs(netns, ["ping", "-n", "-q", "-c", String(count), "-i", "0.01", "-W", "1", target],
-        { allowFailure: true });
-    const received = /(\d+) received/.exec(stdout);
-    if (!received) throw new Error(`ping from ${netns} to ${target} printed no statistics:\n${stdout}`);
-    return Number(received[1]);
 }
 
 /** A client namespace routed through the lab host, like the recipe's eXDP namespace. */
@@ -72,4 +65,49 @@ export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClie
             await inNs(lab.host, ["sysctl", "-q", "-w", `net.ipv4.ip_forward=${forwarding}`]);
         },
     };
+}
+
+/**
+ * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
+ * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
+ * is compared with its state before the test.
+ */
+export function useLabStacks():
+    { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
+    const stacks: LabStack[] = [];
+    // Registered before useLab's hooks, so it runs first.
+    afterEach(async function () {
+        for (const stack of stacks.splice(0)) await stack.dispose();
+    });
+    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    return {
+        lab,
+        async stack(name, overrides = {}) {
+            const stack = await newLabStack(lab(), name, overrides);
+            stacks.push(stack);
+            return stack;
+        },
+    };
+}
+
+/**
+ * Requires the stack's outputs to be what the kernel holds: the recorded XDP program (id, tag, mode,
+ * maps) attached to the outer veth, which is a port of the bridge with the tap; the bridge and the
+ * inner end with their addresses. A state that a refresh left behind the kernel fails here.
+ */
+export async function expectOutputsMatchKernel(stack: LabStack): Promise<StackOutputs> {
+    const out = await stack.outputs();
+    const host = { resource: "t", netns: out.hostNetns };
+    const outer = await readLink(host, out.vethOuter);
+    expect(outer?.xdp, `XDP on ${out.vethOuter}`).to.deep.include({
+        progId: out.xdpProgramId, tag: out.xdpProgramTag, mode: out.effectiveXdpMode,
+    });
+    expect(outer?.master, `${out.vethOuter}'s bridge`).to.equal(out.bridge);
+    expect((await readLink(host, out.tap))?.master, `${out.tap}'s bridge`).to.equal(out.bridge);
+    expect((await readLink(host, out.bridge))?.addresses, `${out.bridge}'s addresses`).to.deep.equal([out.outerAddress]);
+    expect((await readLink({ resource: "t", netns: out.namespace }, out.vethInner))?.addresses,
+        `${out.vethInner}'s addresses in ${out.namespace}`).to.deep.equal([out.innerAddress]);
+    const prog = parseProgInfo((await run(host, ["bpftool", "-j", "prog", "show", "id", String(out.xdpProgramId)])).stdout);
+    expect(Object.values(out.xdpMapIds).sort(), "the recorded maps are the program's").to.deep.equal([...prog.mapIds].sort());
+    return out;
 }

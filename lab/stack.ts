@@ -1,15 +1,12 @@
-// An egress-xdp stack (the root program) in a lab: the real engine on a throwaway backend, the stack
-// config pointing at the lab host and its uplink, and the checks the end-to-end tests share.
-import { expect } from "chai";
-import { readFileSync, rmSync, writeFileSync } from "fs";
+// An egress-xdp stack (the root program) in a lab host: the real engine on a throwaway backend, the
+// stack config pointing at the lab host and its uplink; for the tests and the benchmarks.
+import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { useLab } from "./kernel-suite";
-import { Lab, pingReplies } from "./lab";
+import { XdpCounters, readCounters } from "../components/counters";
+import { run } from "../provider/runner";
 import { Engine, newEngine, projectRoot } from "./engine";
-import { XdpCounters, readCounters } from "../../components/counters";
-import { parseProgInfo } from "../../provider/bpf";
-import { readLink } from "../../provider/link";
-import { run } from "../../provider/runner";
+import { Lab } from "./host";
+import type { OffloadChange } from "../provider/offload";
 
 /** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
 export type StackConfig = Record<string, string | string[]>;
@@ -25,8 +22,11 @@ export interface StackOutputs {
     hostNetns: string;
     xdpProgramId: number;
     xdpProgramTag: string;
-    xdpMode: string;
+    effectiveXdpMode: string;
     xdpMapIds: Record<string, number>;
+    xdpProgramView?: string;
+    xdpOffloads?: Record<string, string>;
+    xdpOffloadChanges?: OffloadChange[];
     execPrefix: string[];
 }
 
@@ -71,6 +71,18 @@ export function replaceStackConfig(engine: Engine, config: StackConfig): void {
     writeFileSync(file, [...salt, ...(entries.length > 0 ? ["config:", ...entries] : []), ""].join("\n"));
 }
 
+/**
+ * How many of `count` echoes from `netns` to `target` were answered (ping's exit status says only
+ * whether one was).
+ */
+export async function pingReplies(netns: string, target: string, count: number): Promise<number> {
+    const { stdout } = await run({ resource: `ping from ${netns}`, netns },
+        ["ping", "-n", "-q", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true });
+    const received = /(\d+) received/.exec(stdout);
+    if (!received) throw new Error(`ping from ${netns} to ${target} printed no statistics:\n${stdout}`);
+    return Number(received[1]);
+}
+
 export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {}): Promise<LabStack> {
     const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
     const config = labStackConfig(lab, name, overrides);
@@ -88,51 +100,6 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
         dispose: async () => {
             await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
             engine.dispose();
-            // Where the component builds the stack's XDP object (see EgressXdp.buildProgram).
-            rmSync(path.join(projectRoot, "bpf", "build", engine.stack), { recursive: true, force: true });
-        },
-    };
-}
-
-/**
- * Requires the stack's outputs to be what the kernel holds: the recorded XDP program (id, tag, mode,
- * maps) attached to the outer veth, which is a port of the bridge with the tap; the bridge and the
- * inner end with their addresses. A state that a refresh left behind the kernel fails here.
- */
-export async function expectOutputsMatchKernel(stack: LabStack): Promise<StackOutputs> {
-    const out = await stack.outputs();
-    const host = { resource: "t", netns: out.hostNetns };
-    const outer = await readLink(host, out.vethOuter);
-    expect(outer?.xdp, `XDP on ${out.vethOuter}`).to.deep.include({ progId: out.xdpProgramId, tag: out.xdpProgramTag, mode: out.xdpMode });
-    expect(outer?.master, `${out.vethOuter}'s bridge`).to.equal(out.bridge);
-    expect((await readLink(host, out.tap))?.master, `${out.tap}'s bridge`).to.equal(out.bridge);
-    expect((await readLink(host, out.bridge))?.addresses, `${out.bridge}'s addresses`).to.deep.equal([out.outerAddress]);
-    expect((await readLink({ resource: "t", netns: out.namespace }, out.vethInner))?.addresses,
-        `${out.vethInner}'s addresses in ${out.namespace}`).to.deep.equal([out.innerAddress]);
-    const prog = parseProgInfo((await run(host, ["bpftool", "-j", "prog", "show", "id", String(out.xdpProgramId)])).stdout);
-    expect(Object.values(out.xdpMapIds).sort(), "the recorded maps are the program's").to.deep.equal([...prog.mapIds].sort());
-    return out;
-}
-
-/**
- * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
- * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
- * is compared with its state before the test.
- */
-export function useLabStacks():
-    { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
-    const stacks: LabStack[] = [];
-    // Registered before useLab's hooks, so it runs first.
-    afterEach(async function () {
-        for (const stack of stacks.splice(0)) await stack.dispose();
-    });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
-    return {
-        lab,
-        async stack(name, overrides = {}) {
-            const stack = await newLabStack(lab(), name, overrides);
-            stacks.push(stack);
-            return stack;
         },
     };
 }

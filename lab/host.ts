@@ -1,8 +1,8 @@
 // A simulated lab host: a "lab" namespace that plays the host, behind a veth uplink to an "upstream"
-// namespace that plays the internet (server addresses on its loopback). The tests make one per test
-// with a random id; `scripts/demo` makes one called "demo". Nothing here touches the machine's own
+// namespace that plays the internet (server addresses on its loopback). The tests and benchmarks make
+// one each with a random id; `scripts/demo` makes one called "demo". Nothing here touches the machine's own
 // interfaces, iptables or sysctls; every name carries the lab id so `destroyLab` finds all of it.
-//   node dist/examples/simulated-uplink.js up|down ID
+//   node dist/lab/host.js up|down ID
 import { randomBytes } from "crypto";
 import { run } from "../provider/runner";
 
@@ -78,7 +78,7 @@ export async function destroyLab(lab: Pick<Lab, "id">): Promise<void> {
 
 async function main(action: string | undefined, id: string | undefined): Promise<void> {
     if (!id || !/^[a-z0-9]{1,12}$/.test(id) || (action !== "up" && action !== "down")) {
-        throw new Error("usage: simulated-uplink up|down ID (ID: 1-12 lowercase letters or digits)");
+        throw new Error("usage: node dist/lab/host.js up|down ID (ID: 1-12 lowercase letters or digits)");
     }
     if (action === "down") return destroyLab({ id });
     const lab = await createLab(id);
