@@ -12,10 +12,14 @@ export interface LinkEvent {
     deleted: boolean;
 }
 
-/** One message of `ip -o -d monitor link` (e.g. `3: a0@a1: <...> xdpgeneric/id:1044 ...`), or undefined for another line. */
+/**
+ * One message of `ip -o -d monitor link` (e.g. `3: a0@a1: <...> xdpgeneric/id:1044 ... group default`),
+ * or undefined for another line. A bridge port's own messages (family AF_BRIDGE: `master br_1 state
+ * UP`, no `group`) carry no XDP attribute and say nothing about the program: they are skipped.
+ */
 export function parseLinkEvent(line: string): LinkEvent | undefined {
     const header = /^(Deleted )?\d+: ([^:@\s]+)[@:]/.exec(line.trim());
-    if (!header) return undefined;
+    if (!header || !/ group \S+/.test(line)) return undefined;
     const prog = /\bxdp(?:generic|drv|offload|multi)?\/id:(\d+)|\bprog\/xdp id (\d+)/.exec(line);
     return { ifname: header[2], deleted: header[1] !== undefined, progId: prog ? Number(prog[1] ?? prog[2]) : undefined };
 }

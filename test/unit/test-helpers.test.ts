@@ -14,6 +14,9 @@ describe("test helpers (unit)", function () {
         expect(parseLinkEvent(detached)).to.deep.equal({ ifname: "a0", deleted: false, progId: undefined });
         expect(parseLinkEvent(`Deleted ${attached}`)).to.include({ ifname: "a0", deleted: true });
         expect(parseLinkEvent("    link/ether be:ff:5a:18:f0:b6")).to.equal(undefined);
+        // A bridge port's AF_BRIDGE message, as seen on veth_1a during an update: not a link state.
+        expect(parseLinkEvent("5: veth_1a@uplink0: <BROADCAST,MULTICAST,UP,LOWER_UP> mtu 1500 master br_1 state UP " +
+            "\\    link/ether 16:3b:6c:20:d4:45")).to.equal(undefined);
         const events = [attached, detached].map((line) => parseLinkEvent(line)!);
         expect(gapsIn(events)).to.deep.equal([events[1]]);
     });
