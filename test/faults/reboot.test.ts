@@ -18,11 +18,11 @@ import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
 import { removeRunStateFile, runStateDir } from "../../provider/notes";
 import { run } from "../../provider/runner";
 
-/** egress-xdp's files under /run that belong to the lab's namespaces (their names start with one). */
+/** egress-xdp's files under /run of the lab (their names hold a name ending in its id: a namespace, a stack's bpffs). */
 function labRunFiles(lab: Pick<Lab, "id">): string[] {
     if (!existsSync(runStateDir)) return [];
     return (readdirSync(runStateDir, { recursive: true }) as string[])
-        .filter((file) => new RegExp(`^[a-z0-9]+-${lab.id}\\.`).test(path.basename(file)))
+        .filter((file) => path.basename(file).includes(`-${lab.id}`))
         .map((file) => path.join(runStateDir, file));
 }
 
