@@ -11,6 +11,7 @@ export = async () => {
     return {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
         vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
+        outerAddress6: egress.outerAddress6, innerAddress6: egress.innerAddress6,
         xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, xdpMode: egress.xdpMode,
         xdpMapIds: egress.xdpMapIds, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
     };

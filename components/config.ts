@@ -8,22 +8,23 @@ import { readLink } from "../provider/link";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
 import {
-    CheckFailure, checkListProperty, checkProperty, interfaceCidrProblem, interfaceNameProblem, netnsNameProblem,
-    networkCidrProblem, sameSubnet, xdpModeProblem,
+    CheckFailure, IpFamily, checkListProperty, checkProperty, familyOf, interfaceCidr6Problem, interfaceCidrProblem,
+    interfaceNameProblem, netnsNameProblem, networkPrefixProblem, sameSubnet, xdpModeProblem,
 } from "../provider/validate";
-import { EgressXdpArgs, ResolvedEgressXdpArgs, dropListMap, resolveArgs } from "./egress-xdp";
+import { iptablesCommand } from "../provider/iptables";
+import { EgressXdpArgs, ResolvedEgressXdpArgs, dropListMap, dropListMap6, resolveArgs } from "./egress-xdp";
 
 /** The keys of the stack config, as declared in Pulumi.yaml. */
 export const configKeys = [
     "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
-    "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
+    "outerAddress6", "innerAddress6", "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
 ] as const;
 
 /** The values of config key forwardAccept; auto decides by the host's filter/FORWARD chain. */
 export const forwardAcceptChoices = ["auto", "always", "never"] as const;
 
-/** The stack config: EgressXdp's args, except that forwardAccept is one of forwardAcceptChoices. */
-export type StackConfigValues = Omit<EgressXdpArgs, "forwardAccept"> & { forwardAccept?: string };
+/** The stack config: EgressXdp's args, except that forwardAccept is one of forwardAcceptChoices (for both families). */
+export type StackConfigValues = Omit<EgressXdpArgs, "forwardAccept" | "forwardAccept6"> & { forwardAccept?: string };
 
 /** Reads the stack config; values are checked by configProblems, not here. */
 export function readConfig(config: pulumi.Config): StackConfigValues {
@@ -44,15 +45,19 @@ export function forwardChainAcceptsAll(iptablesS: string): boolean {
     return policies.FORWARD === "ACCEPT" && rules.length === 0;
 }
 
-/** Resolves forwardAccept: always, never, or (auto) whenever the host's FORWARD chain needs them. */
-async function forwardAcceptWanted(choice: string | undefined, hostNetns: string | undefined): Promise<boolean> {
+/**
+ * Resolves forwardAccept for one family: always, never, or (auto) whenever that family's FORWARD
+ * chain (iptables or ip6tables) needs them.
+ */
+async function forwardAcceptWanted(choice: string | undefined, hostNetns: string | undefined, family: IpFamily): Promise<boolean> {
     if (choice === "always") return true;
     if (choice === "never") return false;
+    const command = iptablesCommand(family);
     // Listing creates nothing (no table, no hook), so this leaves the host as it is.
-    const { stdout } = await run({ resource: "config forwardAccept", netns: hostNetns }, ["iptables", "-w", "-S", "FORWARD"]);
+    const { stdout } = await run({ resource: "config forwardAccept", netns: hostNetns }, [command, "-w", "-S", "FORWARD"]);
     if (!forwardChainAcceptsAll(stdout)) return true;
-    pulumi.log.info(`forwardAccept auto: filter/FORWARD in ${hostNetns ?? "this namespace"} has policy ACCEPT and no rules, ` +
-        "so no accept rules are added (set forwardAccept: always to add them anyway)");
+    pulumi.log.info(`forwardAccept auto: ${command} filter/FORWARD in ${hostNetns ?? "this namespace"} has policy ACCEPT ` +
+        "and no rules, so no accept rules are added (set forwardAccept: always to add them anyway)");
     return false;
 }
 
@@ -96,16 +101,26 @@ export function configProblems(args: StackConfigValues, projectDir: string): Che
     }
     checkProperty(failures, values, "outerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "innerAddress", interfaceCidrProblem, true);
+    checkProperty(failures, values, "outerAddress6", interfaceCidr6Problem);
+    checkProperty(failures, values, "innerAddress6", interfaceCidr6Problem);
     checkProperty(failures, values, "xdpMode", xdpModeProblem, true);
-    checkListProperty(failures, values, "dropPrefixes", networkCidrProblem);
+    checkListProperty(failures, values, "dropPrefixes", networkPrefixProblem);
     if (args.forwardAccept !== undefined && !(forwardAcceptChoices as readonly string[]).includes(args.forwardAccept)) {
         failures.push({ property: "forwardAccept", reason: `"${args.forwardAccept}" is not one of ${forwardAcceptChoices.join(", ")}` });
     }
-    if (!failures.some((f) => /Address$/.test(f.property))) {
-        if (!sameSubnet(a.outerAddress, a.innerAddress)) {
-            failures.push({ property: "innerAddress", reason: `${a.innerAddress} is not in the subnet of outerAddress ${a.outerAddress}` });
-        } else if (a.outerAddress.split("/")[0] === a.innerAddress.split("/")[0]) {
-            failures.push({ property: "innerAddress", reason: "must differ from outerAddress" });
+    const pairs: [string, string | undefined, string, string | undefined][] = [
+        ["outerAddress", a.outerAddress, "innerAddress", a.innerAddress],
+        ["outerAddress6", a.outerAddress6, "innerAddress6", a.innerAddress6],
+    ];
+    for (const [outerKey, outer, innerKey, inner] of pairs) {
+        if (failures.some((f) => f.property === outerKey || f.property === innerKey)) continue;
+        if (outer === undefined || inner === undefined) {
+            // Only the IPv6 pair is optional: one without the other is a mistake, not "IPv6 off".
+            if (outer !== inner) failures.push({ property: outer === undefined ? outerKey : innerKey, reason: `is required when ${outer === undefined ? innerKey : outerKey} is set` });
+        } else if (!sameSubnet(outer, inner)) {
+            failures.push({ property: innerKey, reason: `${inner} is not in the subnet of ${outerKey} ${outer}` });
+        } else if (outer.split("/")[0] === inner.split("/")[0]) {
+            failures.push({ property: innerKey, reason: `must differ from ${outerKey}` });
         }
     }
     // The host namespace holds bridge, tap, outer veth and the uplink: their names must differ.
@@ -121,11 +136,16 @@ export function configProblems(args: StackConfigValues, projectDir: string): Che
     else {
         const problem = sectionProblem(program, a.xdpSection);
         if (problem) failures.push({ property: "xdpSection", reason: problem });
-        else if (a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
-            failures.push({
-                property: "dropPrefixes",
-                reason: `${program} has no map ${dropListMap} to hold them; use bpf/xdp_droplist.c or leave dropPrefixes empty`,
-            });
+        else if (a.dropPrefixes.length > 0 && !failures.some((f) => f.property.startsWith("dropPrefixes"))) {
+            const maps = programMaps(program);
+            const needed = [...new Set(a.dropPrefixes.map((p) => (familyOf(p) === 6 ? dropListMap6 : dropListMap)))];
+            for (const map of needed.filter((m) => !maps.includes(m))) {
+                failures.push({
+                    property: "dropPrefixes",
+                    reason: `${program} has no map ${map} to hold ${map === dropListMap6 ? "IPv6" : "IPv4"} prefixes; ` +
+                        "use bpf/xdp_droplist.c or leave dropPrefixes empty",
+                });
+            }
         }
     }
     return failures;
@@ -163,6 +183,7 @@ export async function validatedArgs(values: StackConfigValues, projectDir: strin
     }
     return {
         ...args, xdpProgram: path.resolve(projectDir, args.xdpProgram),
-        forwardAccept: await forwardAcceptWanted(values.forwardAccept, args.hostNetns),
+        forwardAccept: await forwardAcceptWanted(values.forwardAccept, args.hostNetns, 4),
+        ...(args.outerAddress6 === undefined ? {} : { forwardAccept6: await forwardAcceptWanted(values.forwardAccept, args.hostNetns, 6) }),
     };
 }

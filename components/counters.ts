@@ -7,7 +7,7 @@ export interface XdpCounters {
     stats?: Record<StatsProtocol, { packets: number; bytes: number }>;
     /** xdp_droplist.c: packets passed and dropped. */
     verdicts?: { passed: number; dropped: number };
-    /** xdp_droplist.c: drops per destination prefix. */
+    /** xdp_droplist.c: drops per destination prefix (IPv4 and IPv6). */
     dropsByPrefix?: Record<string, number>;
 }
 
@@ -16,11 +16,12 @@ export async function readCounters(hostNetns: string | undefined, mapIds: Record
     const ctx = { resource: "XDP counters", netns: hostNetns || undefined };
     const dump = (name: string): Promise<MapEntry[]> | undefined =>
         mapIds[name] === undefined ? undefined : dumpMap(ctx, mapIds[name]);
-    const [stats, verdicts, drops] = await Promise.all([dump("stats"), dump("verdicts"), dump("drop_prefixes")]);
+    const [stats, verdicts, drops, drops6] = await Promise.all(
+        [dump("stats"), dump("verdicts"), dump("drop_prefixes"), dump("drop_prefixes6")]);
     return {
         stats: stats && statsCounters(stats),
         verdicts: verdicts && verdictCounters(verdicts),
-        dropsByPrefix: drops && prefixDrops(drops),
+        dropsByPrefix: (drops || drops6) && prefixDrops([...drops ?? [], ...drops6 ?? []]),
     };
 }
 

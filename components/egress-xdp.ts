@@ -16,7 +16,7 @@ import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
 import { XdpAttachment } from "../provider/xdp-attachment";
-import { XdpMode, formatIpv4, networkOf, parseCidr } from "../provider/validate";
+import { XdpMode, subnetOf } from "../provider/validate";
 
 export interface EgressXdpArgs {
     /** The uplink traffic leaves by (the recipe's $send_dev), in `hostNetns`. */
@@ -35,12 +35,20 @@ export interface EgressXdpArgs {
     outerAddress?: string;
     /** The inner veth end's address, in the same subnet. Default 10.0.0.2/24. */
     innerAddress?: string;
+    /**
+     * The bridge's IPv6 address, the inner namespace's IPv6 gateway, e.g. a ULA like fd00:e0::1/64.
+     * With innerAddress6 it turns IPv6 on: addresses, default route, NAT66 out of sendDev, forwarding
+     * (force_forwarding, Linux 6.17+) and FORWARD accept rules; unset (default): IPv4 only.
+     */
+    outerAddress6?: string;
+    /** The inner veth end's IPv6 address, in the subnet of outerAddress6. */
+    innerAddress6?: string;
     /** An XDP program: a C file (built with clang during `pulumi up`) or a prebuilt object. */
     xdpProgram?: string;
     /** The ELF section of the program. Default "xdp". */
     xdpSection?: string;
     xdpMode?: XdpMode;
-    /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
+    /** Destination IPv4 and IPv6 prefixes the drop-list program drops (its LPM maps `drop_prefixes`, `drop_prefixes6`). */
     dropPrefixes?: string[];
     /**
      * Insert accept rules for the bridge at the top of filter/FORWARD (default true), for hosts whose
@@ -48,6 +56,8 @@ export interface EgressXdpArgs {
      * config `forwardAccept: auto` leaves them out where the chain is empty with policy ACCEPT.
      */
     forwardAccept?: boolean;
+    /** The same for ip6tables' filter/FORWARD (with IPv6 on); default: forwardAccept. */
+    forwardAccept6?: boolean;
 }
 
 /** The recipe's defaults, for anything the args leave out. */
@@ -59,21 +69,21 @@ export const egressXdpDefaults = {
     xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: true,
 };
 
-/** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
+/** The LPM trie maps that hold `dropPrefixes` (bpf/xdp_droplist.c): IPv4 ones, IPv6 ones. */
 export const dropListMap = "drop_prefixes";
+export const dropListMap6 = "drop_prefixes6";
 
-export type ResolvedEgressXdpArgs = typeof egressXdpDefaults & { sendDev: string; hostNetns?: string };
+export type ResolvedEgressXdpArgs = typeof egressXdpDefaults & {
+    sendDev: string; hostNetns?: string; outerAddress6?: string; innerAddress6?: string; forwardAccept6?: boolean;
+};
 
 export function resolveArgs(args: EgressXdpArgs): ResolvedEgressXdpArgs {
     const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
     return { ...egressXdpDefaults, ...defined } as ResolvedEgressXdpArgs;
 }
 
-/** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
-function subnetOf(cidr: string): string {
-    const parsed = parseCidr(cidr)!;
-    return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
-}
+/** The address part of an interface address, e.g. 10.0.0.1 of 10.0.0.1/24. */
+const addressOf = (cidr: string) => cidr.split("/")[0];
 
 export class EgressXdp extends pulumi.ComponentResource {
     readonly namespace: pulumi.Output<string>;
@@ -83,6 +93,9 @@ export class EgressXdp extends pulumi.ComponentResource {
     readonly vethInner: pulumi.Output<string>;
     readonly outerAddress: pulumi.Output<string>;
     readonly innerAddress: pulumi.Output<string>;
+    /** The IPv6 addresses ("" when IPv6 is off). */
+    readonly outerAddress6: pulumi.Output<string>;
+    readonly innerAddress6: pulumi.Output<string>;
     readonly xdpProgramId: pulumi.Output<number>;
     readonly xdpProgramTag: pulumi.Output<string>;
     readonly xdpMode: pulumi.Output<string>;
@@ -100,27 +113,45 @@ export class EgressXdp extends pulumi.ComponentResource {
         const host = a.hostNetns;
 
         // The recipe's order: veth, tap, bridge, namespace, NAT, addresses, route; then XDP.
+        // IPv6 is on when both IPv6 addresses are given (the config check requires both or neither).
+        const ipv6 = a.outerAddress6 !== undefined && a.innerAddress6 !== undefined
+            ? { outer: a.outerAddress6, inner: a.innerAddress6 } : undefined;
         const namespace = new Namespace(`${name}-namespace`, { name: a.namespace }, child());
-        const bridge = new Bridge(`${name}-bridge`, { name: a.bridge, netns: host, addresses: [a.outerAddress] }, child());
+        const bridge = new Bridge(`${name}-bridge`,
+            { name: a.bridge, netns: host, addresses: [a.outerAddress, ...(ipv6 ? [ipv6.outer] : [])] }, child());
         const tap = new Tap(`${name}-tap`, { name: a.tap, netns: host, master: a.bridge }, child([bridge]));
         const veth = new VethPair(`${name}-veth`, {
             name: a.vethOuter, netns: host, master: a.bridge,
-            peerName: a.vethInner, peerNetns: a.namespace, peerAddresses: [a.innerAddress],
+            peerName: a.vethInner, peerNetns: a.namespace, peerAddresses: [a.innerAddress, ...(ipv6 ? [ipv6.inner] : [])],
         }, child([bridge, namespace]));
-        new IpForwarding(`${name}-ip-forward`, { netns: host }, child());
-        if (a.forwardAccept) new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: a.bridge }, child([bridge]));
+        // Forwarding on the bridge (the namespace's traffic enters routing there) and the uplink (the
+        // replies do); the bridge's ifindex re-applies it to a re-created bridge in the same up.
+        new IpForwarding(`${name}-ip-forward`, {
+            netns: host, interfaces: [a.bridge, a.sendDev], ipv6: ipv6 !== undefined, triggers: [bridge.ifindex],
+        }, child([bridge]));
         new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: a.bridge }, child([bridge]));
-        // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
-        new NatRule(`${name}-nat-uplink`,
-            { netns: host, outInterface: a.sendDev, sourceCidr: subnetOf(a.innerAddress) }, child());
-        new Route(`${name}-default-route`, {
-            netns: a.namespace, destination: "default", via: a.outerAddress.split("/")[0],
-        }, child([veth]));
+        // Each family's rules, from one description; IPv6 has no -o bridge rule (the recipe's is for IPv4).
+        const families = [
+            { family: 4 as const, suffix: "", outer: a.outerAddress, inner: a.innerAddress, forwardAccept: a.forwardAccept },
+            ...(ipv6 ? [{ family: 6 as const, suffix: "6", ...ipv6, forwardAccept: a.forwardAccept6 ?? a.forwardAccept }] : []),
+        ];
+        for (const f of families) {
+            const family = f.family === 6 ? { family: f.family } : {};
+            if (f.forwardAccept) {
+                new ForwardAccept(`${name}-forward-accept${f.suffix}`, { netns: host, interface: a.bridge, ...family }, child([bridge]));
+            }
+            // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
+            new NatRule(`${name}-nat-uplink${f.suffix}`,
+                { netns: host, outInterface: a.sendDev, sourceCidr: subnetOf(f.inner), ...family }, child());
+            new Route(`${name}-default-route${f.suffix}`, {
+                netns: a.namespace, destination: "default", via: addressOf(f.outer),
+            }, child([veth]));
+        }
 
         const objectPath = this.buildProgram(name, a.xdpProgram, child());
         const xdp = new XdpAttachment(`${name}-xdp`, {
             interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode,
-            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, prefixes: a.dropPrefixes } } : {}),
+            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, map6: dropListMap6, prefixes: a.dropPrefixes } } : {}),
         }, child([veth]));
 
         this.namespace = namespace.name;
@@ -130,6 +161,8 @@ export class EgressXdp extends pulumi.ComponentResource {
         this.vethInner = veth.peerName;
         this.outerAddress = pulumi.output(a.outerAddress);
         this.innerAddress = pulumi.output(a.innerAddress);
+        this.outerAddress6 = pulumi.output(ipv6?.outer ?? "");
+        this.innerAddress6 = pulumi.output(ipv6?.inner ?? "");
         this.xdpProgramId = xdp.progId;
         this.xdpProgramTag = xdp.tag;
         this.xdpMode = xdp.effectiveMode;
@@ -139,7 +172,7 @@ export class EgressXdp extends pulumi.ComponentResource {
         this.registerOutputs({
             namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
             vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
-            xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
+            outerAddress6: this.outerAddress6, innerAddress6: this.innerAddress6, xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
             xdpMapIds: this.xdpMapIds, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
         });
     }

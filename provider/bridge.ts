@@ -1,18 +1,18 @@
-// Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
+// Bridge: a Linux bridge with its IPv4 and IPv6 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { ownerFor } from "./owner";
 import { LinkState } from "./parse";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
-import { CheckFailure, checkLinkProperties, checkListProperty, interfaceCidrProblem, sortedListInput } from "./validate";
+import { CheckFailure, checkLinkProperties, checkListProperty, interfaceAddressProblem, sortedListInput } from "./validate";
 
 export interface BridgeArgs {
     /** The bridge's interface name (1-15 characters). */
     name: pulumi.Input<string>;
     /** The namespace the bridge lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** IPv4 addresses with prefix, e.g. ["10.0.0.1/24"]. */
+    /** IPv4 and IPv6 addresses with prefix, e.g. ["10.0.0.1/24", "fd00::1/64"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     mtu?: pulumi.Input<number>;
     /** Administrative state; default true. */
@@ -47,7 +47,7 @@ function outputsOf(inputs: BridgeInputs, link: LinkState): BridgeOutputs {
 export function checkBridge(news: Record<string, unknown>): { inputs: BridgeInputs; failures: CheckFailure[] } {
     const failures: CheckFailure[] = [];
     checkLinkProperties(failures, news);
-    checkListProperty(failures, news, "addresses", interfaceCidrProblem);
+    checkListProperty(failures, news, "addresses", interfaceAddressProblem);
     return { inputs: { ...news, addresses: sortedListInput(news.addresses), up: news.up ?? true } as BridgeInputs, failures };
 }
 

@@ -1,5 +1,5 @@
-// Route: one IPv4 route with a gateway in a namespace, e.g. the inner namespace's
-// `ip route add default via 10.0.0.1`. A route has no alias or comment to carry an owner mark; ours
+// Route: one IPv4 or IPv6 route with a gateway in a namespace, e.g. the inner namespace's
+// `ip route add default via 10.0.0.1` (the gateway's family is the route's). A route has no alias or comment to carry an owner mark; ours
 // carry egress-xdp's route protocol number instead (`proto 77`). A route for the same destination and
 // metric in the namespace with that protocol is this resource's own (two Routes cannot hold one
 // destination and metric in one namespace), e.g. left by an interrupted create, and is taken back;
@@ -14,19 +14,20 @@ import { ownerFor, qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, booleanProblem, checkProperty, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem,
+    CheckFailure, IpFamily, booleanProblem, checkProperty, familyOf, interfaceNameProblem, ipAddressProblem, isUnknown,
+    netnsNameProblem, networkPrefixProblem,
 } from "./validate";
 
 export interface RouteArgs {
     /** The namespace whose main table gets the route; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** "default" or an IPv4 prefix like 192.0.2.0/24. */
+    /** "default" or a prefix like 192.0.2.0/24 or 2001:db8::/32, of the gateway's family. */
     destination: pulumi.Input<string>;
-    /** The IPv4 gateway, on-link on some interface of the namespace. */
+    /** The gateway (IPv4 or IPv6), on-link on some interface of the namespace. */
     via: pulumi.Input<string>;
     /** The interface to the gateway; default: the one the kernel picks for `via`. */
     dev?: pulumi.Input<string>;
-    /** Default 0 (the kernel's default). */
+    /** Default: the kernel's, 0 for IPv4 and 1024 for IPv6. */
     metric?: pulumi.Input<number>;
     /** Manage an existing, identical route instead of failing. */
     adopt?: pulumi.Input<boolean>;
@@ -48,7 +49,17 @@ export interface RouteOutputs extends RouteInputs {
 }
 
 export function routeDestinationProblem(destination: unknown): string | undefined {
-    return destination === "default" ? undefined : networkCidrProblem(destination);
+    return destination === "default" ? undefined : networkPrefixProblem(destination);
+}
+
+/** A route's family is its gateway's. */
+function familyOfRoute(route: { via: string }): IpFamily {
+    return familyOf(route.via);
+}
+
+/** The metric the kernel gives the route: the kernel turns an IPv6 metric 0 into 1024. */
+function metricOf(route: { via: string; metric?: number }): number {
+    return route.metric ?? (familyOfRoute(route) === 6 ? 1024 : 0);
 }
 
 export function metricProblem(metric: unknown): string | undefined {
@@ -58,8 +69,9 @@ export function metricProblem(metric: unknown): string | undefined {
 
 /** The destination as `ip -json route` prints it: "default" for /0, a bare address for /32. */
 export function kernelDestination(destination: string): string {
-    if (destination === "0.0.0.0/0") return "default";
-    return destination.endsWith("/32") ? destination.slice(0, -3) : destination;
+    if (destination === "0.0.0.0/0" || destination === "::/0") return "default";
+    const hostLength = familyOf(destination) === 6 ? "/128" : "/32";
+    return destination.endsWith(hostLength) ? destination.slice(0, -hostLength.length) : destination;
 }
 
 /** Whether a kernel route is the one described (the device only counts when given). */
@@ -92,14 +104,14 @@ export const routeProtocol = 77;
  * a route of another metric, and the protocol makes del remove only a route of ours.
  */
 function routeCommand(verb: "add" | "replace" | "del", route: RouteInputs): string[] {
-    return ["ip", "route", verb, route.destination, "via", route.via, ...(route.dev ? ["dev", route.dev] : []),
-        "metric", String(route.metric ?? 0), "proto", String(routeProtocol)];
+    return ["ip", `-${familyOfRoute(route)}`, "route", verb, route.destination, "via", route.via,
+        ...(route.dev ? ["dev", route.dev] : []), "metric", String(metricOf(route)), "proto", String(routeProtocol)];
 }
 
 /** The routes for the destination and metric (`ours`: only those with our protocol); none when the namespace is gone. */
 async function readRoutes(ctx: RunContext, inputs: RouteInputs, ours = false): Promise<RouteState[]> {
     if (!netnsExists(inputs.netns)) return [];
-    const show = ["ip", "-json", "route", "show", inputs.destination, "metric", String(inputs.metric ?? 0),
+    const show = ["ip", `-${familyOfRoute(inputs)}`, "-json", "route", "show", inputs.destination, "metric", String(metricOf(inputs)),
         ...(ours ? ["proto", String(routeProtocol)] : [])];
     return parseRoutes((await run(ctx, show)).stdout);
 }
@@ -116,10 +128,20 @@ export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs
     const failures: CheckFailure[] = [];
     checkProperty(failures, news, "netns", netnsNameProblem);
     checkProperty(failures, news, "destination", routeDestinationProblem, true);
-    checkProperty(failures, news, "via", ipv4Problem, true);
+    checkProperty(failures, news, "via", ipAddressProblem, true);
     checkProperty(failures, news, "dev", interfaceNameProblem);
     checkProperty(failures, news, "metric", metricProblem);
     checkProperty(failures, news, "adopt", booleanProblem);
+    const { destination, via, metric } = news;
+    if (typeof via === "string" && !isUnknown(via) && failures.length === 0) {
+        if (typeof destination === "string" && destination !== "default" && !isUnknown(destination) &&
+            familyOf(destination) !== familyOf(via)) {
+            failures.push({ property: "destination", reason: `${destination} and the gateway ${via} are of different families` });
+        }
+        if (familyOf(via) === 6 && metric === 0) {
+            failures.push({ property: "metric", reason: "the kernel gives an IPv6 route of metric 0 metric 1024: leave it unset or use another" });
+        }
+    }
     return { inputs: news as unknown as RouteInputs, failures };
 }
 
@@ -172,7 +194,7 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
-/** An IPv4 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
+/** An IPv4 or IPv6 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
 export class Route extends DynamicResource {
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly destination: pulumi.Output<string>;

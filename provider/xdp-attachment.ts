@@ -1,6 +1,6 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
-// (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with an IPv4 drop-list map
-// filled from `prefixes`. There is no ownership mark on an XDP program: the program id recorded at
+// (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with drop-list maps (an IPv4
+// and an IPv6 LPM trie) filled from `prefixes`. There is no ownership mark on an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
@@ -9,7 +9,7 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
+    AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, lpmKeySize, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
 import { DynamicResource } from "./dynamic";
@@ -20,13 +20,17 @@ import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, isUnknown,
-    netnsNameProblem, networkCidrProblem, sortedListInput, xdpModeProblem,
+    CheckFailure, IpFamily, XdpMode, booleanProblem, checkListProperty, checkProperty, familyOf, interfaceNameProblem,
+    isUnknown, netnsNameProblem, networkPrefixProblem, sortedListInput, xdpModeProblem,
 } from "./validate";
 
-/** IPv4 destination prefixes to fill into an LPM trie map of the program, e.g. xdp_droplist's drop_prefixes. */
+/**
+ * Destination prefixes to fill into LPM trie maps of the program: IPv4 ones into `map` (e.g.
+ * xdp_droplist's drop_prefixes), IPv6 ones into `map6` (drop_prefixes6).
+ */
 export interface PrefixList {
     map: string;
+    map6?: string;
     prefixes: string[];
 }
 
@@ -44,7 +48,9 @@ export interface XdpAttachmentArgs {
     /** native (driver), generic (skb), or auto: native, falling back to generic. Default auto. */
     mode?: pulumi.Input<XdpMode>;
     /** Drop-list prefixes; changing them updates the map in place, without re-attaching. */
-    prefixes?: pulumi.Input<{ map: pulumi.Input<string>; prefixes: pulumi.Input<pulumi.Input<string>[]> }>;
+    prefixes?: pulumi.Input<{
+        map: pulumi.Input<string>; map6?: pulumi.Input<string>; prefixes: pulumi.Input<pulumi.Input<string>[]>;
+    }>;
     /** Replace a program that is already attached instead of failing. */
     adopt?: pulumi.Input<boolean>;
 }
@@ -91,10 +97,17 @@ function checkPrefixes(failures: CheckFailure[], value: unknown): PrefixList | u
         failures.push({ property: "prefixes", reason: 'must be { map: "drop_prefixes", prefixes: ["192.0.2.0/24"] }' });
         return undefined;
     }
-    const { map, prefixes } = value as Record<string, unknown>;
+    const { map, map6, prefixes } = value as Record<string, unknown>;
     checkProperty(failures, { "prefixes.map": map }, "prefixes.map", identifierProblem, true);
-    checkListProperty(failures, { "prefixes.prefixes": prefixes }, "prefixes.prefixes", networkCidrProblem);
-    return { map: map as string, prefixes: sortedListInput(Array.isArray(prefixes) ? [...new Set(prefixes)] : prefixes) };
+    checkProperty(failures, { "prefixes.map6": map6 }, "prefixes.map6", identifierProblem);
+    checkListProperty(failures, { "prefixes.prefixes": prefixes }, "prefixes.prefixes", networkPrefixProblem);
+    if (map6 === undefined && Array.isArray(prefixes) && prefixes.some((p) => typeof p === "string" && familyOf(p) === 6)) {
+        failures.push({ property: "prefixes.map6", reason: "is required for IPv6 prefixes (the map that holds them)" });
+    }
+    return {
+        map: map as string, ...(map6 === undefined ? {} : { map6: map6 as string }),
+        prefixes: sortedListInput(Array.isArray(prefixes) ? [...new Set(prefixes)] : prefixes),
+    };
 }
 
 /** Hashes the object and checks it holds the wanted program and map; returns the hash and the section to attach. */
@@ -126,9 +139,12 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
     if ("problem" in resolved) {
         failures.push({ property: program === undefined ? "section" : "program", reason: `${objectPath} ${resolved.problem}` });
     }
-    if (typeof prefixes?.map === "string" && !isUnknown(prefixes.map) && !info.maps.includes(prefixes.map)) {
-        const reason = `${objectPath} has no map ${prefixes.map}; its maps: ${info.maps.join(", ") || "none"}`;
-        failures.push({ property: "prefixes.map", reason });
+    for (const key of ["map", "map6"] as const) {
+        const map = prefixes?.[key];
+        if (typeof map === "string" && !isUnknown(map) && !info.maps.includes(map)) {
+            const reason = `${objectPath} has no map ${map}; its maps: ${info.maps.join(", ") || "none"}`;
+            failures.push({ property: `prefixes.${key}`, reason });
+        }
     }
     return "section" in resolved ? { objectHash, section: resolved.section } : { objectHash };
 }
@@ -213,11 +229,25 @@ export async function dumpMap(ctx: RunContext, mapId: number): Promise<MapEntry[
     return parseMapDump((await run(ctx, ["bpftool", "-j", "map", "dump", "id", String(mapId)])).stdout);
 }
 
-function prefixMapOf(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): MapInfo {
-    const map = maps.find((m) => m.name === kernelObjectName(prefixes.map));
-    if (!map || map.type !== "lpm_trie" || map.keySize !== 8) {
-        throw new Error(`${ctx.resource}: the attached program has no IPv4 LPM trie map named ${prefixes.map} ` +
-            `(its maps: ${maps.map((m) => `${m.name} (${m.type})`).join(", ") || "none"}); fix \`prefixes.map\``);
+/** One family's drop-list: the map's name and the prefixes it should hold. */
+interface FamilyPrefixes {
+    family: IpFamily;
+    name: string;
+    prefixes: string[];
+}
+
+/** The maps `prefixes` fills: the IPv4 map always, the IPv6 map when it is named. */
+function familyPrefixes(prefixes: PrefixList): FamilyPrefixes[] {
+    const maps: { family: IpFamily; name?: string }[] = [{ family: 4, name: prefixes.map }, { family: 6, name: prefixes.map6 }];
+    return maps.filter((m): m is { family: IpFamily; name: string } => m.name !== undefined)
+        .map((m) => ({ ...m, prefixes: prefixes.prefixes.filter((p) => familyOf(p) === m.family) }));
+}
+
+function prefixMapOf(ctx: RunContext, wanted: FamilyPrefixes, maps: MapInfo[]): MapInfo {
+    const map = maps.find((m) => m.name === kernelObjectName(wanted.name));
+    if (!map || map.type !== "lpm_trie" || map.keySize !== lpmKeySize(wanted.family)) {
+        throw new Error(`${ctx.resource}: the attached program has no IPv${wanted.family} LPM trie map named ${wanted.name} ` +
+            `(its maps: ${maps.map((m) => `${m.name} (${m.type})`).join(", ") || "none"}); fix \`prefixes\``);
     }
     return map;
 }
@@ -226,17 +256,26 @@ async function readPrefixes(ctx: RunContext, map: MapInfo): Promise<string[]> {
     return (await dumpMap(ctx, map.id)).map((entry) => cidrOfLpmKey(entry.key)).sort();
 }
 
-/** Makes the map hold exactly the wanted prefixes; entries that stay keep their drop counters. */
+/** The prefixes all of the drop-list maps hold, sorted like the inputs. */
+async function readAllPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): Promise<string[]> {
+    const held: string[] = [];
+    for (const wanted of familyPrefixes(prefixes)) held.push(...await readPrefixes(ctx, prefixMapOf(ctx, wanted, maps)));
+    return held.sort();
+}
+
+/** Makes each map hold exactly its family's wanted prefixes; entries that stay keep their drop counters. */
 async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): Promise<void> {
-    const map = prefixMapOf(ctx, prefixes, maps);
-    const present = await readPrefixes(ctx, map);
-    const mapId = String(map.id);
-    for (const cidr of present.filter((p) => !prefixes.prefixes.includes(p))) {
-        await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr))]);
-    }
-    const zeroCounter = ["value", "hex", ...hexArgs(Buffer.alloc(map.valueSize))];
-    for (const cidr of prefixes.prefixes.filter((p) => !present.includes(p))) {
-        await run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr)), ...zeroCounter]);
+    for (const wanted of familyPrefixes(prefixes)) {
+        const map = prefixMapOf(ctx, wanted, maps);
+        const present = await readPrefixes(ctx, map);
+        const mapId = String(map.id);
+        for (const cidr of present.filter((p) => !wanted.prefixes.includes(p))) {
+            await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr))]);
+        }
+        const zeroCounter = ["value", "hex", ...hexArgs(Buffer.alloc(map.valueSize))];
+        for (const cidr of wanted.prefixes.filter((p) => !present.includes(p))) {
+            await run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr)), ...zeroCounter]);
+        }
     }
 }
 
@@ -246,9 +285,7 @@ async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpSta
     return {
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
-        prefixes: inputs.prefixes && {
-            map: inputs.prefixes.map, prefixes: await readPrefixes(ctx, prefixMapOf(ctx, inputs.prefixes, maps)),
-        },
+        prefixes: inputs.prefixes && { ...inputs.prefixes, prefixes: await readAllPrefixes(ctx, inputs.prefixes, maps) },
     };
 }
 
