@@ -7,9 +7,12 @@ import { snapshotAll } from "./snapshot";
 export interface LabOptions {
     /**
      * iptables tables (e.g. "nat", "filter") to make exist in the lab host before the snapshot: a table
-     * a test added a rule to stays in iptables-save after the rule is gone.
+     * a test added a rule to stays in iptables-save after the rule is gone (in an IPv6 lab, in
+     * ip6tables-save too).
      */
     iptablesTables?: string[];
+    /** An IPv6 lab (see examples/simulated-uplink.ts). */
+    ipv6?: boolean;
 }
 
 /**
@@ -20,8 +23,11 @@ export function useLab(options: LabOptions = {}): () => Lab {
     let lab: Lab | undefined;
     let before: Record<string, string> = {};
     beforeEach(async function () {
-        lab = await createLab();
-        for (const table of options.iptablesTables ?? []) await instantiateIptablesTable(lab.host, table);
+        lab = await createLab(undefined, { ipv6: options.ipv6 });
+        for (const table of options.iptablesTables ?? []) {
+            await instantiateIptablesTable(lab.host, table);
+            if (options.ipv6) await instantiateIptablesTable(lab.host, table, "ip6tables");
+        }
         before = await snapshotAll(await labNamespaces(lab));
     });
     afterEach(async function () {

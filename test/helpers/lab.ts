@@ -3,7 +3,7 @@
 import { run } from "../../provider/runner";
 import { Lab } from "../../examples/simulated-uplink";
 
-export { Lab, createLab, destroyLab, labNamespaces } from "../../examples/simulated-uplink";
+export { Lab, LabOptions as LabModeOptions, createLab, defaultRouteFromRa, destroyLab, labNamespaces } from "../../examples/simulated-uplink";
 
 const ctx = { resource: "test lab" };
 
@@ -17,9 +17,9 @@ export function inNs(netns: string, argv: string[], options: { allowFailure?: bo
  * iptables-save once a rule was added to it and removed again, so tests that add rules make their
  * tables exist before the "before" snapshot.
  */
-export async function instantiateIptablesTable(netns: string, table: string): Promise<void> {
-    await inNs(netns, ["iptables", "-w", "-t", table, "-N", "exlab-instantiate"]);
-    await inNs(netns, ["iptables", "-w", "-t", table, "-X", "exlab-instantiate"]);
+export async function instantiateIptablesTable(netns: string, table: string, command = "iptables"): Promise<void> {
+    await inNs(netns, [command, "-w", "-t", table, "-N", "exlab-instantiate"]);
+    await inNs(netns, [command, "-w", "-t", table, "-X", "exlab-instantiate"]);
 }
 
 /** A client namespace routed through the lab host, like the recipe's eXDP namespace. */

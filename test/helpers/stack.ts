@@ -18,6 +18,8 @@ export interface StackOutputs {
     vethInner: string;
     outerAddress: string;
     innerAddress: string;
+    outerAddress6: string;
+    innerAddress6: string;
     hostNetns: string;
     xdpProgramId: number;
     xdpProgramTag: string;
@@ -90,17 +92,17 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
 
 /**
  * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
- * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
+ * rules use; an IPv6 lab with `ipv6`), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
  * is compared with its state before the test.
  */
-export function useLabStacks():
+export function useLabStacks(options: { ipv6?: boolean } = {}):
     { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
     const stacks: LabStack[] = [];
     // Registered before useLab's hooks, so it runs first.
     afterEach(async function () {
         for (const stack of stacks.splice(0)) await stack.dispose();
     });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const lab = useLab({ iptablesTables: ["nat", "filter"], ipv6: options.ipv6 });
     return {
         lab,
         async stack(name, overrides = {}) {
