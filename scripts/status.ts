@@ -48,7 +48,10 @@ async function main(stack: string | undefined): Promise<void> {
     if (!outputs.namespace) throw new Error(`stack ${stack ?? "(selected)"} has no egress-xdp outputs; run \`scripts/pulumi up\` first`);
     const host = { resource: "status", netns: outputs.hostNetns || undefined };
     const inner = { resource: "status", netns: outputs.namespace };
-    const route = parseRoutes((await run(inner, ["ip", "-json", "route", "show", "default"], { allowFailure: true })).stdout || "[]")[0];
+    const defaultRoute = async (family: string) =>
+        parseRoutes((await run(inner, ["ip", family, "-json", "route", "show", "default"], { allowFailure: true })).stdout || "[]")[0];
+    const route = await defaultRoute("-4");
+    const route6 = await defaultRoute("-6");
     console.log(`egress-xdp ${stack ?? ""}  host namespace: ${outputs.hostNetns || "(this one)"}`);
     console.log(describeLink("bridge", await readLink(host, outputs.bridge)));
     console.log(describeLink("tap", await readLink(host, outputs.tap)));
@@ -56,6 +59,7 @@ async function main(stack: string | undefined): Promise<void> {
     console.log(`  namespace  ${outputs.namespace}`);
     console.log(describeLink("inner veth", await readLink(inner, outputs.vethInner)));
     console.log(`  route      ${route ? `default via ${route.gateway} dev ${route.dev}` : "MISSING default route"}`);
+    if (route6) console.log(`  route6     default via ${route6.gateway} dev ${route6.dev}`);
     console.log("XDP counters (live):");
     console.log(describeCounters(await readCounters(outputs.hostNetns, outputs.xdpMapIds)).join("\n"));
 }
