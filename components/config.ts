@@ -116,7 +116,8 @@ export function configProblems(args: StackConfigValues, projectDir: string): Che
         if (failures.some((f) => f.property === outerKey || f.property === innerKey)) continue;
         if (outer === undefined || inner === undefined) {
             // Only the IPv6 pair is optional: one without the other is a mistake, not "IPv6 off".
-            if (outer !== inner) failures.push({ property: outer === undefined ? outerKey : innerKey, reason: `is required when ${outer === undefined ? innerKey : outerKey} is set` });
+            const [missing, given] = outer === undefined ? [outerKey, innerKey] : [innerKey, outerKey];
+            if (outer !== inner) failures.push({ property: missing, reason: `is required when ${given} is set` });
         } else if (!sameSubnet(outer, inner)) {
             failures.push({ property: innerKey, reason: `${inner} is not in the subnet of ${outerKey} ${outer}` });
         } else if (outer.split("/")[0] === inner.split("/")[0]) {

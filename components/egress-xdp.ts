@@ -172,7 +172,8 @@ export class EgressXdp extends pulumi.ComponentResource {
         this.registerOutputs({
             namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
             vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
-            outerAddress6: this.outerAddress6, innerAddress6: this.innerAddress6, xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
+            outerAddress6: this.outerAddress6, innerAddress6: this.innerAddress6,
+            xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
             xdpMapIds: this.xdpMapIds, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
         });
     }

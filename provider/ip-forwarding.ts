@@ -264,7 +264,9 @@ export function checkIpForwarding(news: Record<string, unknown>): { inputs: IpFo
     const failures: CheckFailure[] = [];
     checkProperty(failures, news, "netns", netnsNameProblem);
     checkListProperty(failures, news, "interfaces", interfaceNameProblem);
-    if (Array.isArray(news.interfaces) && news.interfaces.length === 0) failures.push({ property: "interfaces", reason: "must name a device" });
+    if (Array.isArray(news.interfaces) && news.interfaces.length === 0) {
+        failures.push({ property: "interfaces", reason: "must name a device" });
+    }
     if (news.interfaces === undefined) failures.push({ property: "interfaces", reason: "is required" });
     checkProperty(failures, news, "ipv6", booleanProblem);
     checkProperty(failures, news, "enabled", booleanProblem);

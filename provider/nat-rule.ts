@@ -48,7 +48,8 @@ export const natRuleProvider = ruleProvider<NatRuleInputs>({
         const family = news.family ?? 4;
         if (typeof news.sourceCidr === "string" && !isUnknown(news.sourceCidr) && !isUnknown(family) &&
             familyOf(news.sourceCidr) !== family) {
-            failures.push({ property: "sourceCidr", reason: `${news.sourceCidr} is not an IPv${String(family)} prefix (family ${String(family)})` });
+            const reason = `${news.sourceCidr} is not an IPv${String(family)} prefix (family ${String(family)})`;
+            failures.push({ property: "sourceCidr", reason });
         }
         return failures;
     },

@@ -139,7 +139,8 @@ export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs
             failures.push({ property: "destination", reason: `${destination} and the gateway ${via} are of different families` });
         }
         if (familyOf(via) === 6 && metric === 0) {
-            failures.push({ property: "metric", reason: "the kernel gives an IPv6 route of metric 0 metric 1024: leave it unset or use another" });
+            const reason = "the kernel turns an IPv6 route's metric 0 into 1024: leave metric unset or use another";
+            failures.push({ property: "metric", reason });
         }
     }
     return { inputs: news as unknown as RouteInputs, failures };

@@ -126,6 +126,20 @@ describe("IpForwarding (kernel)", function () {
         expect(ledgers()).to.equal(undefined);
     });
 
+    it("replaces state of the ip_forward version, deleting it first the way it was made", async function () {
+        // What that version recorded: ip_forward turned on, its ledger under /run/egress-xdp/ip-forward.
+        const legacy = { netns: lab().host, enabled: true, owner: "test/fwd-old", previous: "0", current: "1" };
+        const file = `/run/egress-xdp/ip-forward/${forwardingLedgerPath(lab().host).split("/").pop()}`;
+        fs.mkdirSync("/run/egress-xdp/ip-forward", { recursive: true });
+        fs.writeFileSync(file, JSON.stringify({ original: "0", holders: { "test/fwd-old": "1" } }));
+        await set("net.ipv4.ip_forward", "1");
+        expect(await ipForwardingProvider.diff!("id", legacy, inputsFor()))
+            .to.deep.include({ changes: true, replaces: ["interfaces"], deleteBeforeReplace: true });
+        await ipForwardingProvider.delete!("id", legacy);
+        expect(await value("net.ipv4.ip_forward")).to.equal("0");
+        expect(fs.existsSync(file)).to.equal(false);
+    });
+
     it("reads nothing once its namespace is gone, and its delete drops the namespace's ledger", async function () {
         const netns = lab().netnsName("fw");
         await run({ resource: "t" }, ["ip", "netns", "add", netns]);
