@@ -53,11 +53,16 @@ describe("EgressXdp dual stack (engine, root tier, IPv6 lab)", function () {
         expect(await ipv6State(), "ip6tables, forwarding sysctls and IPv6 routes after destroy").to.deep.equal(before);
     });
 
-    it("drops an IPv6 prefix and counts it, beside an IPv4 prefix", async function () {
+    it("drops an IPv6 prefix and counts it, beside an IPv4 prefix; forwardAccept always adds ip6tables rules too", async function () {
         const s = await stack("drop6", {
             ...ipv6Config, xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24", "2001:db8:0:3::/64"],
+            forwardAccept: "always",
         });
         await s.engine.pulumi(["up", "--yes"]);
+        for (const command of ["iptables", "ip6tables"]) {
+            const rules = (await inNs(lab().host, [command, "-w", "-S", "FORWARD"])).stdout.split("\n").filter((l) => l.startsWith("-A "));
+            expect(rules.filter((rule) => rule.includes("br_1") && rule.includes("egress-xdp:")), command).to.have.length(2);
+        }
         expect(await s.ping(v6().otherServerAddress, 5), "dropped by XDP").to.equal(false);
         expect(await s.ping(v6().serverAddress, 5)).to.equal(true);
         expect(await s.ping(lab().otherServerAddress, 3), "the IPv4 prefix too").to.equal(false);
