@@ -90,7 +90,9 @@ function context(inputs: RouteInputs): RunContext {
 
 function routeId(inputs: RouteInputs): string {
     const metric = inputs.metric ? ` metric ${inputs.metric}` : "";
-    return qualifiedId(inputs.netns, `${inputs.destination}${metric}`);
+    // "default" is both families' destination: an IPv6 route says so, so the two default routes differ.
+    const family = familyOfRoute(inputs) === 6 ? " ipv6" : "";
+    return qualifiedId(inputs.netns, `${inputs.destination}${metric}${family}`);
 }
 
 /**
