@@ -1,18 +1,17 @@
-// The egress-xdp program: one EgressXdp per stack, configured by the stack's config (one stack per
-// uplink interface). See Pulumi.yaml for the keys and README.md for the topology.
-import * as pulumi from "@pulumi/pulumi";
-import { readConfig, validatedArgs } from "./components/config";
-import { EgressXdp } from "./components/egress-xdp";
-
-export = async () => {
-    // Relative paths in the config are relative to the project directory, where Pulumi.yaml is.
-    const args = await validatedArgs(readConfig(new pulumi.Config()), pulumi.runtime.getRootDirectory());
-    const egress = new EgressXdp(pulumi.getStack(), args);
-    return {
-        namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
-        vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
-        outerAddress6: egress.outerAddress6, innerAddress6: egress.innerAddress6,
-        xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, xdpMode: egress.xdpMode,
-        xdpMapIds: egress.xdpMapIds, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
-    };
-};
+// Package egress-xdp: the EgressXdp component and the dynamic resources it is made of, with their
+// arg and output types, for any Pulumi program (`import { EgressXdp } from "egress-xdp"`).
+export { EgressXdp, EgressXdpArgs } from "./components/egress-xdp";
+export { ForwardAcceptChoice, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptChoices } from "./components/egress-xdp-args";
+export { configKeys, readConfig } from "./components/config";
+export { XdpCounters, packetsSeen, readCounters } from "./components/counters";
+export { Bridge, BridgeArgs, BridgeOutputs } from "./provider/bridge";
+export { ForwardAccept, ForwardAcceptArgs, ForwardAcceptOutputs } from "./provider/forward-accept";
+export { IpForwarding, IpForwardingArgs, IpForwardingOutputs } from "./provider/ip-forwarding";
+export { Namespace, NamespaceArgs, NamespaceOutputs } from "./provider/namespace";
+export { NatRule, NatRuleArgs, NatRuleOutputs } from "./provider/nat-rule";
+export { Route, RouteArgs, RouteOutputs } from "./provider/route";
+export { Tap, TapArgs, TapOutputs } from "./provider/tap";
+export { VethPair, VethPairArgs, VethPairOutputs } from "./provider/veth-pair";
+export { PrefixList, XdpAttachment, XdpAttachmentArgs, XdpAttachmentOutputs } from "./provider/xdp-attachment";
+export { IpFamily, XdpMode } from "./provider/validate";
+export { OffloadChange, ProgramView } from "./provider/offload";

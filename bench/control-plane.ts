@@ -1,5 +1,5 @@
 // Control-plane timings: wall-clock seconds of engine commands and of the recipe as a plain script.
-import { Engine } from "../test/helpers/engine";
+import { Engine } from "../lab/engine";
 
 export type Timings = Record<string, number[]>;
 

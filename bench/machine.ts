@@ -3,7 +3,7 @@ import { readFileSync } from "fs";
 import * as os from "os";
 import * as path from "path";
 import { run } from "../provider/runner";
-import { projectRoot } from "../test/helpers/engine";
+import { projectRoot } from "../lab/engine";
 
 export interface Machine {
     cpus: number;

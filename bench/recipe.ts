@@ -4,8 +4,9 @@
 import { mkdtempSync, rmdirSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { Lab } from "../examples/simulated-uplink";
-import { AttachMode, xdpAttachArgv, xdpDetachArgv } from "../provider/bpf";
+import { Lab } from "../lab/host";
+import { xdpAttachArgv, xdpDetachArgv } from "../provider/bpf";
+import { AttachMode } from "../provider/validate";
 import { run } from "../provider/runner";
 
 export interface Recipe {

@@ -6,12 +6,13 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { Lab, createLab, destroyLab } from "../examples/simulated-uplink";
+import { Lab, createLab, destroyLab } from "../lab/host";
 import { readCounters } from "../components/counters";
-import { AttachMode, clangArgv } from "../provider/bpf";
+import { clangArgv } from "../provider/bpf";
+import { AttachMode } from "../provider/validate";
 import { run } from "../provider/runner";
-import { Engine, newEngine, projectRoot } from "../test/helpers/engine";
-import { LabStack, StackOutputs, newLabStack } from "../test/helpers/stack";
+import { Engine, newEngine, projectRoot } from "../lab/engine";
+import { LabStack, StackOutputs, newLabStack } from "../lab/stack";
 import { engineCycle, timed, timedDestroy } from "./control-plane";
 import { PingPath, measureLatency } from "./latency";
 import { describeMachine, loadAverage } from "./machine";
@@ -21,7 +22,7 @@ import {
     Recipe, attachRecipeXdp, detachRecipeXdp, forwardAcceptCommands, recipeCommands, recipeOf, recipeTeardownCommands, runCommands,
     setRecipeGro,
 } from "./recipe";
-import { BenchResults, BenchSettings, renderReport } from "./report";
+import { BenchResults, BenchSettings, recipeNativeGroLabel, recipeNativeLabel, renderReport } from "./report";
 import { renderLatencyPlot } from "./plot";
 import { measureScale, newScaleStack } from "./scale";
 import { ThroughputCase, measureThroughput } from "./throughput";
@@ -179,7 +180,7 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const recipeLab = await make.lab("the hand-built recipe");
     const { timings: controlPlane, main } = await measureControlPlane(settings, make, stackLab, recipeLab);
     const mainOut = await main.outputs();
-    const defaultMode = mainOut.xdpMode as AttachMode;
+    const defaultMode = mainOut.effectiveXdpMode as AttachMode;
     const otherMode: AttachMode = defaultMode === "native" ? "generic" : "native";
 
     step(`the other measured paths: the recipe, the recipe with FORWARD accept rules, a stack in ${otherMode} mode`);
@@ -203,6 +204,8 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const other = await make.stack(otherLab, otherMode, { xdpMode: otherMode });
     await other.engine.pulumi(["up", "--yes", "--skip-preview"]);
     const otherOut = await other.outputs();
+
+    const nativeOut = defaultMode === "native" ? mainOut : otherOut;
 
     step("latency");
     await setRecipe({ mode: defaultMode, gro: false });
@@ -233,10 +236,10 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
             tcpCounters: () => tcpCountersOf(mainOut),
         },
         recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
-        recipeCase("hand-built recipe + XDP, native", { mode: "native", gro: false }),
-        recipeCase("hand-built recipe + XDP, native, GRO on veth_1a", { mode: "native", gro: true }),
+        recipeCase(recipeNativeLabel, { mode: "native", gro: false }),
+        recipeCase(recipeNativeGroLabel, { mode: "native", gro: true }),
         {
-            label: `egress-xdp, ${otherMode}`, clientNetns: other.namespace, server: otherLab.serverAddress,
+            label: otherMode === "native" ? "egress-xdp, native (GRO managed)" : `egress-xdp, ${otherMode}`, clientNetns: other.namespace, server: otherLab.serverAddress,
             tcpCounters: () => tcpCountersOf(otherOut),
         },
         { label: "direct (lab host, no extra hop)", clientNetns: stackLab.host, server: stackLab.serverAddress },
@@ -268,7 +271,10 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     return {
         quick: settings === quickSettings, settings, command, startedAt: startedAt.toISOString(),
         durationSeconds: (Date.now() - startedAt.getTime()) / 1000, loadBefore, loadAfter: loadAverage(), machine,
-        defaultMode, otherMode, latency, spacedLatency, throughput, programCost, controlPlane, scale, scaleWithoutCheckpoints,
+        defaultMode, otherMode, nativeOffloads: {
+            programView: nativeOut.xdpProgramView, offloads: nativeOut.xdpOffloads, offloadChanges: nativeOut.xdpOffloadChanges,
+        },
+        latency, spacedLatency, throughput, programCost, controlPlane, scale, scaleWithoutCheckpoints,
     };
 }
 

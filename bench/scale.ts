@@ -1,9 +1,8 @@
 // Scale: N EgressXdp instances in one stack (bench/fixtures/scale), fresh `up` and `destroy` timed for
 // each N, inside one lab host.
-import { existsSync, readdirSync, rmSync, rmdirSync } from "fs";
 import * as path from "path";
-import { Lab } from "../examples/simulated-uplink";
-import { Engine, newEngine, projectRoot } from "../test/helpers/engine";
+import { Lab } from "../lab/host";
+import { Engine, newEngine, projectRoot } from "../lab/engine";
 import { Timings, timedDestroy, timedUp } from "./control-plane";
 
 export const scaleFixture = path.join(projectRoot, "bench", "fixtures", "scale");
@@ -30,11 +29,6 @@ export async function newScaleStack(lab: Lab, name = "scale", env: Record<string
         dispose: async () => {
             await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
             engine.dispose();
-            // EgressXdp builds its objects under the program directory's bpf/build/<stack>.
-            rmSync(path.join(scaleFixture, "bpf", "build", engine.stack), { recursive: true, force: true });
-            for (const dir of [path.join(scaleFixture, "bpf", "build"), path.join(scaleFixture, "bpf")]) {
-                if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
-            }
         },
     };
 }

@@ -3,89 +3,106 @@
 // before the bridge, NAT and the uplink (`sendDev`) send it on.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import { mkdirSync, readFileSync } from "fs";
 import * as path from "path";
 import { clangArgv } from "../provider/bpf";
 import { Bridge } from "../provider/bridge";
-import { ForwardAccept } from "../provider/forward-rule";
+import { ForwardAccept } from "../provider/forward-accept";
 import { IpForwarding } from "../provider/ip-forwarding";
 import { Namespace } from "../provider/namespace";
 import { NatRule } from "../provider/nat-rule";
+import { cachedObjectPath, objectCacheDir, objectKey } from "../provider/object-cache";
 import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
-import { XdpAttachment } from "../provider/xdp-attachment";
-import { XdpMode, subnetOf } from "../provider/validate";
+import { PrefixList, XdpAttachment } from "../provider/xdp-attachment";
+import { OffloadChange, ProgramView } from "../provider/offload";
+import { CheckFailure, XdpMode, isUnknown, subnetOf } from "../provider/validate";
+import {
+    ForwardAcceptChoice, ResolvedArgs, argProblems, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptWanted, hostProblems,
+} from "./egress-xdp-args";
 
 export interface EgressXdpArgs {
     /** The uplink traffic leaves by (the recipe's $send_dev), in `hostNetns`. */
-    sendDev: string;
-    /** The namespace that plays the host; default: the one `pulumi` runs in. */
+    sendDev: pulumi.Input<string>;
+    /**
+     * The namespace that plays the host; default: the one `pulumi` runs in. A plain value: the checks
+     * and forwardAccept "auto" look at this host before anything is created.
+     */
     hostNetns?: string;
     /** The inner namespace that traffic is sent from. Default eXDP. */
-    namespace?: string;
-    bridge?: string;
-    tap?: string;
+    namespace?: pulumi.Input<string>;
+    bridge?: pulumi.Input<string>;
+    tap?: pulumi.Input<string>;
     /** The veth end in the host namespace, where the XDP program runs. */
-    vethOuter?: string;
+    vethOuter?: pulumi.Input<string>;
     /** The veth end inside `namespace`. */
-    vethInner?: string;
+    vethInner?: pulumi.Input<string>;
     /** The bridge's address, the inner namespace's gateway. Default 10.0.0.1/24. */
-    outerAddress?: string;
+    outerAddress?: pulumi.Input<string>;
     /** The inner veth end's address, in the same subnet. Default 10.0.0.2/24. */
-    innerAddress?: string;
+    innerAddress?: pulumi.Input<string>;
     /**
      * The bridge's IPv6 address, the inner namespace's IPv6 gateway, e.g. a ULA like fd00:e0::1/64.
      * With innerAddress6 it turns IPv6 on: addresses, default route, NAT66 out of sendDev, forwarding
      * (force_forwarding, Linux 6.17+) and FORWARD accept rules; unset (default): IPv4 only.
      */
-    outerAddress6?: string;
+    outerAddress6?: pulumi.Input<string>;
     /** The inner veth end's IPv6 address, in the subnet of outerAddress6. */
-    innerAddress6?: string;
-    /** An XDP program: a C file (built with clang during `pulumi up`) or a prebuilt object. */
+    innerAddress6?: pulumi.Input<string>;
+    /**
+     * An XDP program: a C file (built with clang during `pulumi up`) or a prebuilt object; a relative
+     * path is relative to the program's directory (where Pulumi.yaml is). Default: the package's
+     * bpf/xdp_stats.c. A plain value: it is read (and hashed) when the program runs.
+     */
     xdpProgram?: string;
     /** The ELF section of the program. Default "xdp". */
-    xdpSection?: string;
-    xdpMode?: XdpMode;
+    xdpSection?: pulumi.Input<string>;
+    /** The mode requested: generic (default), native, or auto (native, else generic). */
+    xdpMode?: pulumi.Input<XdpMode>;
     /** Destination IPv4 and IPv6 prefixes the drop-list program drops (its LPM maps `drop_prefixes`, `drop_prefixes6`). */
-    dropPrefixes?: string[];
+    dropPrefixes?: pulumi.Input<pulumi.Input<string>[]>;
     /**
-     * Insert accept rules for the bridge at the top of filter/FORWARD (default true), for hosts whose
-     * FORWARD chain would drop its traffic (policy DROP, as on Docker hosts). The root program's
-     * config `forwardAccept: auto` leaves them out where the chain is empty with policy ACCEPT.
+     * Accept rules for the bridge at the top of filter/FORWARD, for hosts whose FORWARD chain would
+     * drop its traffic (policy DROP, as on Docker hosts): "always" (or true), "never" (or false), or
+     * "auto" (default): added unless the chain is empty with policy ACCEPT, decided at each run.
      */
-    forwardAccept?: boolean;
-    /** The same for ip6tables' filter/FORWARD (with IPv6 on); default: forwardAccept. */
-    forwardAccept6?: boolean;
+    forwardAccept?: ForwardAcceptChoice | boolean;
 }
 
-/** The recipe's defaults, for anything the args leave out. */
-export const egressXdpDefaults = {
-    namespace: "eXDP", bridge: "br_1", tap: "tap_1", vethOuter: "veth_1a", vethInner: "veth_1b",
-    outerAddress: "10.0.0.1/24", innerAddress: "10.0.0.2/24", xdpProgram: "bpf/xdp_stats.c", xdpSection: "xdp",
-    // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
-    // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
-    xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: true,
-};
+/** What the checks skip as not yet known (provider/validate.ts isUnknown): an arg that is an Output. */
+const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The LPM trie maps that hold `dropPrefixes` (bpf/xdp_droplist.c): IPv4 ones, IPv6 ones. */
-export const dropListMap = "drop_prefixes";
-export const dropListMap6 = "drop_prefixes6";
 
-export type ResolvedEgressXdpArgs = typeof egressXdpDefaults & {
-    sendDev: string; hostNetns?: string; outerAddress6?: string; innerAddress6?: string; forwardAccept6?: boolean;
-};
-
-export function resolveArgs(args: EgressXdpArgs): ResolvedEgressXdpArgs {
-    const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
-    return { ...egressXdpDefaults, ...defined } as ResolvedEgressXdpArgs;
+/**
+ * A path as the state keeps it: relative to the directory the program runs in, which is also where
+ * the engine starts the providers (the directory of Pulumi.yaml's `main`), so the directory may move.
+ */
+function pathForState(file: string): string {
+    return path.relative(process.cwd(), file) || ".";
 }
 
-/** The address part of an interface address, e.g. 10.0.0.1 of 10.0.0.1/24. */
-const addressOf = (cidr: string) => cidr.split("/")[0];
+/** The error that names every bad arg; Pulumi prints only a RunError's message. */
+function invalidArgs(name: string, failures: CheckFailure[]): pulumi.RunError {
+    const lines = failures.map((f) => `  ${f.property.startsWith("(") ? f.property : `egress-xdp:${f.property}`}: ${f.reason}`);
+    const error = new pulumi.RunError(`invalid args of EgressXdp ${name} (nothing was changed):\n${lines.join("\n")}`);
+    // Pulumi formats a RunError's stack for tracing; through the source maps that takes ~12 s of CPU
+    // on every refused preview. The message stands in for the stack.
+    error.stack = error.message;
+    return error;
+}
 
-export class EgressXdp extends pulumi.ComponentResource {
+type Outputs = {
+    namespace: pulumi.Output<string>; bridge: pulumi.Output<string>; tap: pulumi.Output<string>;
+    vethOuter: pulumi.Output<string>; vethInner: pulumi.Output<string>; outerAddress: pulumi.Output<string>;
+    innerAddress: pulumi.Output<string>; outerAddress6: pulumi.Output<string>; innerAddress6: pulumi.Output<string>;
+    xdpProgramId: pulumi.Output<number>; xdpProgramTag: pulumi.Output<string>;
+    effectiveXdpMode: pulumi.Output<string>; xdpMapIds: pulumi.Output<Record<string, number>>;
+    xdpProgramView: pulumi.Output<ProgramView>; xdpOffloads: pulumi.Output<Record<string, string>>;
+    xdpOffloadChanges: pulumi.Output<OffloadChange[]>; hostNetns: pulumi.Output<string>; execPrefix: pulumi.Output<string[]>;
+};
+
+export class EgressXdp extends pulumi.ComponentResource<Outputs> {
     readonly namespace: pulumi.Output<string>;
     readonly bridge: pulumi.Output<string>;
     readonly tap: pulumi.Output<string>;
@@ -98,102 +115,177 @@ export class EgressXdp extends pulumi.ComponentResource {
     readonly innerAddress6: pulumi.Output<string>;
     readonly xdpProgramId: pulumi.Output<number>;
     readonly xdpProgramTag: pulumi.Output<string>;
-    readonly xdpMode: pulumi.Output<string>;
+    /** The mode the program runs in (native or generic); `xdpMode` in the args is the mode requested. */
+    readonly effectiveXdpMode: pulumi.Output<string>;
     /** The program's maps by name, for reading its counters (components/counters.ts). */
     readonly xdpMapIds: pulumi.Output<Record<string, number>>;
+    /** What the program is called with: "wire frames" (native) or "super-packets" (generic). */
+    readonly xdpProgramView: pulumi.Output<ProgramView>;
+    /** The outer veth's managed offload features as the kernel has them, e.g. { "generic-receive-offload": "on" }. */
+    readonly xdpOffloads: pulumi.Output<Record<string, string>>;
+    /** What the attachment changed on the outer veth (and puts back): [{ feature, found, set }]. */
+    readonly xdpOffloadChanges: pulumi.Output<OffloadChange[]>;
     /** The namespace that plays the host ("" for the one pulumi runs in). */
     readonly hostNetns: pulumi.Output<string>;
     /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
     readonly execPrefix: pulumi.Output<string[]>;
 
     constructor(name: string, args: EgressXdpArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("egressxdp:index:EgressXdp", name, {}, opts);
-        const a = resolveArgs(args);
+        // initialize (below) checks the args and creates the children; its result holds the outputs.
+        super("egressxdp:index:EgressXdp", name, args as unknown as pulumi.Inputs, opts);
+        const data = this.getData();
+        const output = <K extends keyof Outputs>(key: K) => pulumi.output(data.then((d) => d[key])) as Outputs[K];
+        this.namespace = output("namespace");
+        this.bridge = output("bridge");
+        this.tap = output("tap");
+        this.vethOuter = output("vethOuter");
+        this.vethInner = output("vethInner");
+        this.outerAddress = output("outerAddress");
+        this.innerAddress = output("innerAddress");
+        this.outerAddress6 = output("outerAddress6");
+        this.innerAddress6 = output("innerAddress6");
+        this.xdpProgramId = output("xdpProgramId");
+        this.xdpProgramTag = output("xdpProgramTag");
+        this.effectiveXdpMode = output("effectiveXdpMode");
+        this.xdpMapIds = output("xdpMapIds");
+        this.xdpProgramView = output("xdpProgramView");
+        this.xdpOffloads = output("xdpOffloads");
+        this.xdpOffloadChanges = output("xdpOffloadChanges");
+        this.hostNetns = output("hostNetns");
+        this.execPrefix = output("execPrefix");
+    }
+
+    /**
+     * Checks every arg (known values now, before any child exists; Outputs when they resolve), then
+     * creates the children. A relative xdpProgram is resolved against the program's root (Pulumi.yaml).
+     */
+    protected async initialize(inputs: pulumi.Inputs, _opts?: unknown, name?: string): Promise<Outputs> {
+        const args = inputs as unknown as EgressXdpArgs;
+        const root = pulumi.runtime.getRootDirectory();
+        const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
+        const given = { ...egressXdpDefaults, ...defined } as Record<string, unknown>;
+        given.xdpProgram = path.resolve(root, String(given.xdpProgram));
+        // Outputs are checked when they resolve; until then the checks skip them as unknown.
+        const isOutput = (value: unknown): boolean => pulumi.Output.isInstance(value);
+        const lazy = Object.keys(given).filter((key) =>
+            isOutput(given[key]) || (Array.isArray(given[key]) && (given[key] as unknown[]).some(isOutput)));
+        const known = { ...given } as Record<string, unknown>;
+        for (const key of Object.keys(known)) known[key] = lazy.includes(key) ? unknown : await known[key];
+        const a = known as unknown as ResolvedArgs;
+        let failures = argProblems(a);
+        if (failures.length === 0) failures = await hostProblems(a);
+        if (failures.length > 0) throw invalidArgs(name!, failures);
+        // Per family: auto looks at that family's FORWARD chain (ip6tables only with IPv6 on).
+        const forwardAccept = { 4: false, 6: false };
+        for (const family of a.outerAddress6 === undefined ? [4 as const] : [4 as const, 6 as const]) {
+            forwardAccept[family] = await forwardAcceptWanted(a.forwardAccept, a.hostNetns, family);
+            if (!forwardAccept[family] && a.forwardAccept === "auto") {
+                pulumi.log.info(`forwardAccept auto: ${family === 6 ? "ip6tables" : "iptables"} filter/FORWARD in ` +
+                    `${a.hostNetns ?? "this namespace"} has policy ACCEPT and no rules, so no accept rules are added ` +
+                    "(set forwardAccept: always to add them anyway)", this);
+            }
+        }
+        // The args as the children take them: known values as they are, Outputs once all resolved are valid.
+        const checked = lazy.length === 0 ? undefined : pulumi.output(given).apply((all) => {
+            const late = argProblems({ ...known, ...Object.fromEntries(lazy.map((key) => [key, all[key]])) } as ResolvedArgs);
+            if (late.length > 0) throw invalidArgs(name!, late);
+            return all;
+        });
+        const arg = <T>(key: string): pulumi.Input<T> =>
+            (lazy.includes(key) ? checked!.apply((all) => all[key]) : known[key]) as pulumi.Input<T>;
+        return this.createChildren(name!, a, arg, forwardAccept);
+    }
+
+    private createChildren(name: string, a: ResolvedArgs, arg: <T>(key: string) => pulumi.Input<T>,
+        forwardAccept: Record<4 | 6, boolean>): Outputs {
         const child = (deps: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: deps });
         const host = a.hostNetns;
+        const bridgeName = arg<string>("bridge");
+        const outerAddress = arg<string>("outerAddress");
+        const innerAddress = arg<string>("innerAddress");
 
-        // The recipe's order: veth, tap, bridge, namespace, NAT, addresses, route; then XDP.
-        // IPv6 is on when both IPv6 addresses are given (the config check requires both or neither).
-        const ipv6 = a.outerAddress6 !== undefined && a.innerAddress6 !== undefined
-            ? { outer: a.outerAddress6, inner: a.innerAddress6 } : undefined;
-        const namespace = new Namespace(`${name}-namespace`, { name: a.namespace }, child());
+        // Dependencies follow the kernel: a link's master must exist, the peer's namespace too, a route
+        // needs its device's address; the rest may go in parallel.
+        // IPv6 is on when both IPv6 addresses are given (the checks require both or neither).
+        const ipv6 = a.outerAddress6 === undefined ? undefined
+            : { outer: arg<string>("outerAddress6"), inner: arg<string>("innerAddress6") };
+        const namespace = new Namespace(`${name}-namespace`, { name: arg<string>("namespace") }, child());
         const bridge = new Bridge(`${name}-bridge`,
-            { name: a.bridge, netns: host, addresses: [a.outerAddress, ...(ipv6 ? [ipv6.outer] : [])] }, child());
-        const tap = new Tap(`${name}-tap`, { name: a.tap, netns: host, master: a.bridge }, child([bridge]));
+            { name: bridgeName, netns: host, addresses: [outerAddress, ...(ipv6 ? [ipv6.outer] : [])] }, child());
+        const tap = new Tap(`${name}-tap`, { name: arg<string>("tap"), netns: host, master: bridgeName }, child([bridge]));
         const veth = new VethPair(`${name}-veth`, {
-            name: a.vethOuter, netns: host, master: a.bridge,
-            peerName: a.vethInner, peerNetns: a.namespace, peerAddresses: [a.innerAddress, ...(ipv6 ? [ipv6.inner] : [])],
+            name: arg<string>("vethOuter"), netns: host, master: bridgeName, peerName: arg<string>("vethInner"),
+            peerNetns: arg<string>("namespace"), peerAddresses: [innerAddress, ...(ipv6 ? [ipv6.inner] : [])],
         }, child([bridge, namespace]));
         // Forwarding on the bridge (the namespace's traffic enters routing there) and the uplink (the
         // replies do); the bridge's ifindex re-applies it to a re-created bridge in the same up.
         new IpForwarding(`${name}-ip-forward`, {
-            netns: host, interfaces: [a.bridge, a.sendDev], ipv6: ipv6 !== undefined, triggers: [bridge.ifindex],
+            netns: host, interfaces: [bridgeName, arg<string>("sendDev")], ipv6: ipv6 !== undefined, triggers: [bridge.ifindex],
         }, child([bridge]));
-        new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: a.bridge }, child([bridge]));
+        new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: bridgeName }, child([bridge]));
         // Each family's rules, from one description; IPv6 has no -o bridge rule (the recipe's is for IPv4).
         const families = [
-            { family: 4 as const, suffix: "", outer: a.outerAddress, inner: a.innerAddress, forwardAccept: a.forwardAccept },
-            ...(ipv6 ? [{ family: 6 as const, suffix: "6", ...ipv6, forwardAccept: a.forwardAccept6 ?? a.forwardAccept }] : []),
+            { family: 4 as const, suffix: "", outer: outerAddress, inner: innerAddress },
+            ...(ipv6 ? [{ family: 6 as const, suffix: "6", ...ipv6 }] : []),
         ];
         for (const f of families) {
             const family = f.family === 6 ? { family: f.family } : {};
-            if (f.forwardAccept) {
-                new ForwardAccept(`${name}-forward-accept${f.suffix}`, { netns: host, interface: a.bridge, ...family }, child([bridge]));
+            if (forwardAccept[f.family]) {
+                new ForwardAccept(`${name}-forward-accept${f.suffix}`, { netns: host, interface: bridgeName, ...family }, child([bridge]));
             }
             // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
-            new NatRule(`${name}-nat-uplink${f.suffix}`,
-                { netns: host, outInterface: a.sendDev, sourceCidr: subnetOf(f.inner), ...family }, child());
+            new NatRule(`${name}-nat-uplink${f.suffix}`, {
+                netns: host, outInterface: arg<string>("sendDev"), sourceCidr: pulumi.output(f.inner).apply(subnetOf), ...family,
+            }, child());
             new Route(`${name}-default-route${f.suffix}`, {
-                netns: a.namespace, destination: "default", via: addressOf(f.outer),
+                netns: arg<string>("namespace"), destination: "default", via: pulumi.output(f.outer).apply((cidr) => cidr.split("/")[0]),
             }, child([veth]));
         }
 
-        const objectPath = this.buildProgram(name, a.xdpProgram, child());
+        const program = this.programInput(name, a.xdpProgram, child());
+        // No prefixes, no map to fill (the statistics program has none).
+        const prefixes = isUnknown(a.dropPrefixes) || a.dropPrefixes.length > 0
+            ? pulumi.output(arg<string[]>("dropPrefixes"))
+                .apply((list) => list.length > 0 ? { map: dropListMap, map6: dropListMap6, prefixes: list } : undefined)
+            : undefined;
         const xdp = new XdpAttachment(`${name}-xdp`, {
-            interface: a.vethOuter, netns: host, objectPath, section: a.xdpSection, mode: a.xdpMode,
-            ...(a.dropPrefixes.length > 0 ? { prefixes: { map: dropListMap, map6: dropListMap6, prefixes: a.dropPrefixes } } : {}),
+            interface: arg<string>("vethOuter"), netns: host, ...program, section: arg<string>("xdpSection"),
+            mode: arg<XdpMode>("xdpMode"), ...(prefixes ? { prefixes: prefixes as pulumi.Output<PrefixList> } : {}),
         }, child([veth]));
 
-        this.namespace = namespace.name;
-        this.bridge = bridge.name;
-        this.tap = tap.name;
-        this.vethOuter = veth.name;
-        this.vethInner = veth.peerName;
-        this.outerAddress = pulumi.output(a.outerAddress);
-        this.innerAddress = pulumi.output(a.innerAddress);
-        this.outerAddress6 = pulumi.output(ipv6?.outer ?? "");
-        this.innerAddress6 = pulumi.output(ipv6?.inner ?? "");
-        this.xdpProgramId = xdp.progId;
-        this.xdpProgramTag = xdp.tag;
-        this.xdpMode = xdp.effectiveMode;
-        this.xdpMapIds = xdp.mapIds;
-        this.hostNetns = pulumi.output(host ?? "");
-        this.execPrefix = namespace.name.apply((ns) => ["ip", "netns", "exec", ns]);
-        this.registerOutputs({
-            namespace: this.namespace, bridge: this.bridge, tap: this.tap, vethOuter: this.vethOuter,
-            vethInner: this.vethInner, outerAddress: this.outerAddress, innerAddress: this.innerAddress,
-            outerAddress6: this.outerAddress6, innerAddress6: this.innerAddress6,
-            xdpProgramId: this.xdpProgramId, xdpProgramTag: this.xdpProgramTag, xdpMode: this.xdpMode,
-            xdpMapIds: this.xdpMapIds, hostNetns: this.hostNetns, execPrefix: this.execPrefix,
-        });
+        const outputs: Outputs = {
+            namespace: namespace.name, bridge: bridge.name, tap: tap.name, vethOuter: veth.name, vethInner: veth.peerName,
+            outerAddress: pulumi.output(outerAddress), innerAddress: pulumi.output(innerAddress),
+            outerAddress6: pulumi.output(ipv6?.outer ?? ""), innerAddress6: pulumi.output(ipv6?.inner ?? ""),
+            xdpProgramId: xdp.progId, xdpProgramTag: xdp.tag, effectiveXdpMode: xdp.effectiveMode, xdpMapIds: xdp.mapIds,
+            xdpProgramView: xdp.programView, xdpOffloads: xdp.offloads, xdpOffloadChanges: xdp.offloadChanges,
+            hostNetns: pulumi.output(host ?? ""), execPrefix: namespace.name.apply((ns) => ["ip", "netns", "exec", ns]),
+        };
+        this.registerOutputs(outputs);
+        return outputs;
     }
 
     /**
-     * A C source is compiled with clang by a local.Command whose trigger is the source's hash, so an
-     * edit shows in preview as a rebuild and re-attaches the program; an object file is used as is.
+     * The attachment's program input. A C source is compiled with clang by a local.Command into the
+     * object cache (provider/object-cache.ts); its trigger is the object's key (the source's hash), so
+     * an edit shows in preview as a rebuild and an in-place update of the attachment, and the
+     * attachment rebuilds an object the cache lost. A prebuilt object is used as it is.
      */
-    private buildProgram(name: string, program: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-        const source = path.resolve(program);
-        if (!source.endsWith(".c")) return pulumi.output(source);
-        const objectPath = path.resolve("bpf", "build", pulumi.getStack(), `${name}-${path.basename(source, ".c")}.o`);
-        mkdirSync(path.dirname(objectPath), { recursive: true });
-        const sourceHash = createHash("sha256").update(readFileSync(source)).digest("hex");
+    private programInput(name: string, program: string, opts: pulumi.CustomResourceOptions):
+        { source: pulumi.Output<string> } | { objectPath: string } {
+        const relative = pathForState(program);
+        if (!program.endsWith(".c")) return { objectPath: relative };
+        const key = objectKey(readFileSync(program));
+        const objectPath = cachedObjectPath(key);
+        mkdirSync(objectCacheDir(), { recursive: true });
         const build = new command.local.Command(`${name}-xdp-build`, {
-            // No shell: clang's argv is the interpreter and the output path its last argument.
-            interpreter: clangArgv(source, objectPath).slice(0, -1),
+            // No shell: clang's argv is the interpreter and the output path its last argument. The
+            // command runs where the program runs, like the attachment's provider.
+            interpreter: clangArgv(relative, objectPath).slice(0, -1),
             create: objectPath,
-            triggers: [sourceHash],
+            triggers: [key],
         }, opts);
-        return build.stdout.apply(() => objectPath);
+        return { source: build.stdout.apply(() => relative) };
     }
 }
+

@@ -1,7 +1,7 @@
 // Pure helpers for the XDP programs in bpf/: the clang build line, a reader of a BPF object's
 // sections, programs and maps, the iproute2 attach line, and parsers of `bpftool -j` output
 // (program and map info, map dumps with per-CPU values summed, drop-list keys).
-import { IpFamily, formatIp, parseIpCidr } from "./validate";
+import { AttachMode, IpFamily, XdpMode, formatIp, parseIpCidr } from "./validate";
 
 // Debian multiarch include directories (for <asm/types.h>), by Node's process.arch.
 const multiarchByNodeArch: Record<string, string> = {
@@ -104,14 +104,12 @@ export function kernelObjectName(name: string): string {
     return name.slice(0, 15);
 }
 
-export type AttachMode = "native" | "generic";
-
 /**
  * The modes to try, in order. A replacement stays in the current mode, because only a same-mode
  * replacement is atomic (the kernel refuses native and generic programs side by side); "auto" on a
  * free interface tries native first and falls back to generic.
  */
-export function attachModes(mode: AttachMode | "auto", current: AttachMode | undefined): AttachMode[] {
+export function attachModes(mode: XdpMode, current: AttachMode | undefined): AttachMode[] {
     if (mode !== "auto") return [mode];
     return current ? [current] : ["native", "generic"];
 }

@@ -77,7 +77,7 @@ export class Bridge extends DynamicResource {
 
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(bridgeProvider, __filename, name, {
+        super(name, {
             netns: undefined, addresses: undefined, mtu: undefined, up: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
         }, opts,

@@ -3,6 +3,12 @@ import * as pulumi from "@pulumi/pulumi";
 
 type Method = keyof pulumi.dynamic.ResourceProvider;
 
+/** The package whose providers serve the resources, as the program that runs them installs it. */
+export const packageName = "egress-xdp";
+
+/** The major version of this package: a state written by another major is refused (see providerModuleText). */
+export const packageMajor: string = (require("../../package.json") as { version: string }).version.split(".")[0];
+
 /**
  * Drops undefined values, deeply. The dynamic provider converts results to protobuf Structs, which
  * reject undefined ("Unexpected struct type"), and optional properties are often undefined.
@@ -14,57 +20,79 @@ export function withoutUndefined<T>(value: T): T {
 /** The methods whose results go to the engine as Structs. */
 const structResults: ReadonlySet<Method> = new Set<Method>(["check", "create", "read", "update"]);
 
+const providerKey = "__provider";
+
+type Props = Record<string, unknown>;
+
 /**
- * Loads the provider `moduleFile` exports as `exportName`, with its results made safe for the engine.
- * Runs in Pulumi's dynamic-provider process, called by the module that providerModuleText writes.
+ * `provider` with its results made safe for the engine, and with a resource whose `__provider` text
+ * changed (a state written by an older egress-xdp, e.g. one that named its code by path) updated in
+ * place: diff reports a change, and update, when nothing else changed, touches nothing and returns
+ * the old outputs, which the dynamic provider stores with the new text.
  */
-export function loadProvider(moduleFile: string, exportName: string): pulumi.dynamic.ResourceProvider {
-    const provider: Record<string, (...args: unknown[]) => Promise<unknown>> = require(moduleFile)[exportName];
+export function servedProvider(provider: pulumi.dynamic.ResourceProvider): pulumi.dynamic.ResourceProvider {
+    const methods = provider as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
     const safe: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-    for (const [method, implementation] of Object.entries(provider)) {
+    for (const [method, implementation] of Object.entries(methods)) {
         safe[method] = structResults.has(method as Method)
             ? async (...args) => withoutUndefined(await implementation.apply(provider, args))
             : (...args) => implementation.apply(provider, args);
+    }
+    const { diff, update } = provider;
+    if (diff) {
+        safe.diff = async (id, olds, news) => {
+            const result = await diff.call(provider, id as string, olds, news);
+            const newText = (olds as Props)[providerKey] !== (news as Props)[providerKey];
+            return result.changes === false && newText ? { ...result, changes: true } : result;
+        };
+        safe.update = async (id, olds, news) => {
+            const unchanged = (await diff.call(provider, id as string, olds, news)).changes === false;
+            if (unchanged || !update) {
+                const { [providerKey]: _old, ...outs } = olds as Props;
+                return { outs };
+            }
+            return withoutUndefined(await update.call(provider, id as string, olds, news));
+        };
     }
     return safe as unknown as pulumi.dynamic.ResourceProvider;
 }
 
 /**
  * The `__provider` of a resource: the CommonJS module Pulumi's dynamic-provider process loads to get
- * the provider (it calls `handler()`). It loads the project's compiled code by path, so refresh,
- * update and destroy run the code of the checkout the stack lives in.
+ * the provider (it calls `handler()`). It names no path: it finds package egress-xdp the way the
+ * program does, from the program's directory (the engine starts the plugin there), checks that its
+ * major version is the one that wrote the state, and asks it for the provider of `type`. So the state
+ * survives a moved directory, `git clean` and a fresh clone, and refresh, update and destroy run the
+ * installed package's code.
  */
-export function providerModuleText(moduleFile: string, exportName: string): string {
-    const loader = JSON.stringify(__filename);
-    const file = JSON.stringify(moduleFile);
+export function providerModuleText(type: string): string {
+    const wrote = JSON.stringify(`${packageName}@${packageMajor}`);
     return `exports.handler = function () {
+    const from = require("module").createRequire(require("path").join(process.cwd(), "package.json"));
+    let version;
     try {
-        return require(${loader}).loadProvider(${file}, ${JSON.stringify(exportName)});
+        version = from("${packageName}/package.json").version;
     } catch (error) {
-        throw new Error("egress-xdp: cannot load this resource's provider from " + ${file} + " (" + error.message + "). " +
-            "The state refers to the project's compiled code by path: build it there (npx tsc) or run pulumi from the " +
-            "checkout that created the stack.");
+        throw new Error("this resource's state was written by " + ${wrote} + ", which cannot be found from " + process.cwd() +
+            " (" + String(error.message).split("\\n")[0] + "). Run pulumi in the program's directory, with " + ${wrote} + " installed there.");
     }
+    if (version.split(".")[0] !== "${packageMajor}") {
+        throw new Error("this resource's state was written by " + ${wrote} + ", but the program has ${packageName} " + version +
+            ", which cannot read it: install " + ${wrote} + " to refresh or destroy this stack, then upgrade.");
+    }
+    return from("${packageName}/providers").providerOf(${JSON.stringify(type)});
 };
 `;
 }
 
 /**
  * A dynamic resource served by Pulumi's Node.js dynamic provider, like pulumi.dynamic.Resource (same
- * type token, same `__provider` key), whose provider is referenced by path instead of serialized by
- * Pulumi's closure serializer: that copies all of provider/ into every resource's state and costs
- * ~0.5 s per program run (it loads the TypeScript compiler and walks each closure). `moduleFile` is
- * the compiled module that exports `provider` (the caller's `__filename`).
+ * type token, same `__provider` key), whose provider is named by type (provider/providers.ts) instead
+ * of serialized by Pulumi's closure serializer: that copies all of provider/ into every resource's
+ * state and costs ~0.5 s per program run (it loads the TypeScript compiler and walks each closure).
  */
 export abstract class DynamicResource extends pulumi.CustomResource {
-    constructor(provider: pulumi.dynamic.ResourceProvider, moduleFile: string, name: string, props: pulumi.Inputs,
-        opts: pulumi.CustomResourceOptions | undefined, type: string) {
-        const exported: Record<string, unknown> = moduleFile.endsWith(".js") ? require(moduleFile) : {};
-        const exportName = Object.keys(exported).find((key) => exported[key] === provider);
-        if (exportName === undefined) {
-            throw new Error(`egress-xdp: ${moduleFile} does not export the provider of ${type}; ` +
-                "run the program compiled (`npx tsc`; Pulumi.yaml main: dist/...), not through ts-node");
-        }
-        super(`pulumi-nodejs:dynamic/egressxdp:${type}`, name, { ...props, __provider: providerModuleText(moduleFile, exportName) }, opts);
+    constructor(name: string, props: pulumi.Inputs, opts: pulumi.CustomResourceOptions | undefined, type: string) {
+        super(`pulumi-nodejs:dynamic/egressxdp:${type}`, name, { ...props, [providerKey]: providerModuleText(type) }, opts);
     }
 }

@@ -32,9 +32,10 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
-import { netnsExists } from "./link";
+
+import { netnsExists, netnsPath } from "./netns";
 import { ownerFor, qualifiedId } from "./owner";
-import { RunContext, netnsPath, run } from "./runner";
+import { RunContext, run } from "./runner";
 import {
     CheckFailure, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, netnsNameProblem, sortedListInput,
 } from "./validate";
@@ -330,7 +331,7 @@ export class IpForwarding extends DynamicResource {
     declare readonly current: pulumi.Output<Record<string, SysctlValue>>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(ipForwardingProvider, __filename, name, {
+        super(name, {
             netns: undefined, ipv6: undefined, enabled: undefined, triggers: undefined, ...args, owner: ownerFor(name),
             previous: undefined, current: undefined,
         }, opts, "IpForwarding");

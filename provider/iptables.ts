@@ -5,8 +5,8 @@
 // another comment) is never touched. Nothing here flushes a chain or sets a policy.
 import * as pulumi from "@pulumi/pulumi";
 import { diffProperties } from "./diff";
-import { netnsExists, ownerMark } from "./link";
-import { qualifiedId } from "./owner";
+import { netnsExists } from "./netns";
+import { ownerMark, qualifiedId } from "./owner";
 import { IptablesRule, parseIptablesRules } from "./parse";
 import { RunContext, run } from "./runner";
 import { CheckFailure, IpFamily, booleanProblem, checkProperty, netnsNameProblem } from "./validate";

@@ -3,22 +3,12 @@
 // run of the same resource is recognised as ours, and a foreign device with our name is refused. A
 // new link carries no mark until the alias is written; a creation note (provider/notes.ts) covers
 // that moment (see addOwnedLinks).
-import * as fs from "fs";
+import { netnsExists } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { ownerMark } from "./owner";
 import { LinkState, linkKindOf, parseLinks } from "./parse";
-import { RunContext, netnsPath, run } from "./runner";
+import { RunContext, run } from "./runner";
 import { familyOf } from "./validate";
-
-export const ownerMarkPrefix = "egress-xdp:";
-
-export function ownerMark(owner: string): string {
-    return `${ownerMarkPrefix}${owner}`;
-}
-
-/** Whether a namespace made with `ip netns add` exists (absent netns: this process's, always there). */
-export function netnsExists(netns: string | undefined): boolean {
-    return netns === undefined || fs.existsSync(netnsPath(netns));
-}
 
 /** Reads one link with its addresses and XDP state; undefined when it (or its namespace) is gone. */
 export async function readLink(ctx: RunContext, name: string): Promise<LinkState | undefined> {
@@ -68,16 +58,6 @@ export async function claimLinkNameOfKind(
             "`adopt` cannot take it over. Pick another name or remove that link yourself.");
     }
     return claimLinkName(ctx, name, owner, adopt);
-}
-
-/**
- * Fails with a clear error unless a namespace made with `ip netns add` exists. Commands that take a
- * namespace argument need this: iproute2 reads an unknown name as a PID, and `netns 1` is the root.
- */
-export function requireNetns(resource: string, property: string, netns: string | undefined): void {
-    if (netnsExists(netns)) return;
-    throw new Error(`${resource}: network namespace "${netns}" (${property}) does not exist under /var/run/netns; ` +
-        `create it first (e.g. with \`ip netns add ${netns}\` or a resource that makes it) or fix \`${property}\``);
 }
 
 export interface LinkSettings {

@@ -8,10 +8,11 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
 import {
-    addOwnedLinks, addedByKilledCreate, applyLinkSettings, markLink, netnsExists, ownerMark, readExistingLink, readLink,
+    addOwnedLinks, addedByKilledCreate, applyLinkSettings, markLink, readExistingLink, readLink,
 } from "./link";
-import { ownerFor } from "./owner";
-import { RunContext, netnsPath, run } from "./runner";
+import { netnsExists, netnsPath } from "./netns";
+import { ownerFor, ownerMark } from "./owner";
+import { RunContext, run } from "./runner";
 import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
 
 export interface NamespaceArgs {
@@ -132,7 +133,7 @@ export class Namespace extends DynamicResource {
     declare readonly path: pulumi.Output<string>;
 
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(namespaceProvider, __filename, name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
+        super(name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
             "Namespace");
     }
 }

@@ -70,8 +70,9 @@ export class NatRule extends DynamicResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(natRuleProvider, __filename, name, {
-            family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
+        super(name, {
+            family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined,
+            comment: undefined,
         }, opts, "NatRule");
     }
 }

@@ -9,6 +9,13 @@ export function ownerFor(resourceName: string): string {
     return `${pulumi.getProject()}/${pulumi.getStack()}/${resourceName}`;
 }
 
+/** What marks an object as ours: the prefix, then the owner (see ownerFor). */
+const ownerMarkPrefix = "egress-xdp:";
+
+export function ownerMark(owner: string): string {
+    return `${ownerMarkPrefix}${owner}`;
+}
+
 /** A resource id that is unique on the host: the object's name, qualified by its namespace. */
 export function qualifiedId(netns: string | undefined, name: string): string {
     return netns === undefined ? name : `${netns}/${name}`;

@@ -1,5 +1,5 @@
 // Pure parsers of `ip -json` and `iptables -S` output, kept apart from I/O so they are unit-tested.
-import { parseIpCidr } from "./validate";
+import { AttachMode, parseIpCidr } from "./validate";
 
 /** What the resources need to know about one link, from `ip -json -details link/addr show`. */
 export interface LinkState {
@@ -30,7 +30,8 @@ export interface LinkState {
 
 /** The XDP program attached to a link, as `ip -json link` reports it. */
 export interface XdpState {
-    mode: "native" | "generic" | "offload" | "multi";
+    /** Ours are native or generic; the kernel also reports offload (on the NIC) and multi (several at once). */
+    mode: AttachMode | "offload" | "multi";
     progId: number;
     tag: string;
     name: string;

@@ -9,7 +9,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
-import { netnsExists } from "./link";
+
+import { netnsExists } from "./netns";
 import { ownerFor, qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
 import { RunContext, run } from "./runner";
@@ -207,7 +208,7 @@ export class Route extends DynamicResource {
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(routeProvider, __filename, name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
+        super(name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
             opts, "Route");
     }
 }

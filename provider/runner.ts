@@ -1,6 +1,7 @@
 // The one command runner every resource uses: execa with argument arrays (never a shell), optionally
 // inside a named network namespace, with errors that say which resource, which command, what the
 // kernel said, and what to do.
+import { netnsPath } from "./netns";
 
 /** Where and for whom a command runs. */
 export interface RunContext {
@@ -28,17 +29,12 @@ export class CommandError extends Error {
         const message = `${resource}: \`${argv.join(" ")}\` failed (exit ${exitCode}): ${stderr.trim() || "no message"}` +
             (hint ? `\n  what to do: ${hint}` : "");
         super(message);
-        // egress-xdp's resources load their providers by path, but a program's own pulumi.dynamic.Resource
+        // egress-xdp's resources name their providers by package, but a program's own pulumi.dynamic.Resource
         // that uses run() is serialized, and Pulumi turns this class into a function that calls Error
         // without `new`, which sets no message on `this`: without this line the engine would show "undefined".
         this.message = message;
         this.name = "CommandError";
     }
-}
-
-/** The path `ip netns add` gives a namespace; nsenter enters it by this path. */
-export function netnsPath(netns: string): string {
-    return `/var/run/netns/${netns}`;
 }
 
 /** The argv that runs `argv` inside `netns` (or unchanged when no namespace is given). */

@@ -5,8 +5,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { DiffSpec, diffProperties } from "./diff";
 import {
     LinkSettings, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink,
-    requireNetns,
 } from "./link";
+import { requireNetns } from "./netns";
 import { qualifiedId } from "./owner";
 import { LinkState, linkKindOf } from "./parse";
 import { RunContext, run } from "./runner";

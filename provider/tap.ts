@@ -71,7 +71,7 @@ export class Tap extends DynamicResource {
 
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(tapProvider, __filename, name, {
+        super(name, {
             netns: undefined, mtu: undefined, up: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined,
         }, opts, "Tap");

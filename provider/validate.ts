@@ -243,8 +243,11 @@ export function mtuProblem(mtu: unknown): string | undefined {
     return mtu >= 68 && mtu <= 65535 ? undefined : `${mtu} is outside 68-65535`;
 }
 
+/** The XDP modes a user may ask for: native (driver), generic (skb), or auto (native, else generic). */
 export const xdpModes = ["native", "generic", "auto"] as const;
 export type XdpMode = (typeof xdpModes)[number];
+/** The modes egress-xdp attaches programs in. */
+export type AttachMode = Exclude<XdpMode, "auto">;
 
 export function xdpModeProblem(mode: unknown): string | undefined {
     return xdpModes.includes(mode as XdpMode) ? undefined : `"${String(mode)}" must be one of ${xdpModes.join(", ")}`;

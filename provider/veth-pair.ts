@@ -4,12 +4,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { diffProperties } from "./diff";
-import {
-    addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, netnsExists, readLink, requireNetns,
-} from "./link";
+import { addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readLink } from "./link";
+import { netnsExists, netnsPath, requireNetns } from "./netns";
 import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, areVethPeers } from "./parse";
-import { RunContext, netnsPath, run } from "./runner";
+import { RunContext, run } from "./runner";
 import {
     CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceAddressProblem,
     interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput,
@@ -205,7 +204,7 @@ export class VethPair extends DynamicResource {
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(vethPairProvider, __filename, name, {
+        super(name, {
             netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
             up: undefined, peerUp: undefined, master: undefined, ...args,
             owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,

@@ -9,19 +9,25 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    AttachMode, MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, lpmKeySize, parseMapDump,
+    MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, lpmKeySize, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
 import { DynamicResource } from "./dynamic";
 import { changedProperties, diffProperties } from "./diff";
-import { readLink, requireNetns } from "./link";
+import { readLink } from "./link";
+import { requireNetns } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { cachedObjectPath, ensureObject, objectKey } from "./object-cache";
+import {
+    OffloadChange, OffloadState, ProgramView, effectiveOffloads, manageOffloads, offloadsDrifted, programViewOf, readFeatures,
+    restoreOffloads,
+} from "./offload";
 import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, IpFamily, XdpMode, booleanProblem, checkListProperty, checkProperty, familyOf, interfaceNameProblem,
-    isUnknown, netnsNameProblem, networkPrefixProblem, sortedListInput, xdpModeProblem,
+    AttachMode, CheckFailure, IpFamily, XdpMode, booleanProblem, checkListProperty, checkProperty, familyOf,
+    interfaceNameProblem, isUnknown, netnsNameProblem, networkPrefixProblem, sortedListInput, xdpModeProblem,
 } from "./validate";
 
 /**
@@ -39,8 +45,16 @@ export interface XdpAttachmentArgs {
     interface: pulumi.Input<string>;
     /** The namespace the interface lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** A BPF object built by clang (see clangArgv in provider/bpf.ts). */
-    objectPath: pulumi.Input<string>;
+    /**
+     * A prebuilt BPF object (see clangArgv in provider/bpf.ts); a relative path is relative to the
+     * directory the program runs in (the engine starts the providers there). Give this or `source`.
+     */
+    objectPath?: pulumi.Input<string>;
+    /**
+     * A C source, built with clang into the object cache (provider/object-cache.ts) whenever its object
+     * is missing there; a relative path is relative to the directory the program runs in.
+     */
+    source?: pulumi.Input<string>;
     /** The ELF section to attach, e.g. "xdp"; default: the section of `program`. */
     section?: pulumi.Input<string>;
     /** The program (C function) to attach; it must be alone in its section. */
@@ -58,11 +72,12 @@ export interface XdpAttachmentArgs {
 export interface XdpAttachmentInputs {
     interface: string;
     netns?: string;
-    objectPath: string;
+    objectPath?: string;
+    source?: string;
     section: string;
     program?: string;
     mode: XdpMode;
-    /** sha256 of the object file, computed by check, so a rebuilt object re-attaches. */
+    /** sha256 of the object file (of a source: its object-cache key), computed by check, so a new object re-attaches. */
     objectHash: string;
     prefixes?: PrefixList;
     adopt?: boolean;
@@ -75,8 +90,16 @@ export interface XdpAttachmentOutputs extends XdpAttachmentInputs {
     progName: string;
     /** native or generic for our programs; a foreign program found by read may be in another mode. */
     effectiveMode: XdpState["mode"];
+    /** Set by read when another program replaced ours: it is left alone, and the next up attaches ours again. */
+    foreignProgram?: { progId: number; name: string };
     /** The program's maps by (kernel, 15-character) name. */
     mapIds: Record<string, number>;
+    /** What the program is called with: wire frames (native) or GSO super-packets (generic). */
+    programView: ProgramView;
+    /** The interface's managed offload features as the kernel has them, e.g. generic-receive-offload: "on". */
+    offloads: Record<string, string>;
+    /** What this resource changed on the interface (provider/offload.ts); put back on delete and in generic mode. */
+    offloadChanges: OffloadChange[];
 }
 
 const sectionNameProblem = (name: unknown): string | undefined =>
@@ -88,7 +111,12 @@ const identifierProblem = (name: unknown): string | undefined =>
         ? undefined : `"${String(name)}" is not a C identifier`;
 
 const pathProblem = (value: unknown): string | undefined =>
-    typeof value === "string" && value.length > 0 ? undefined : "must be the path of a BPF object file";
+    typeof value === "string" && value.length > 0 ? undefined : "must be the path of a file";
+
+/** The object file of the inputs: `objectPath`, or where the object cache keeps the build of `source`. */
+function objectFileOf(inputs: { objectPath?: string; source?: string }): string {
+    return inputs.source === undefined ? inputs.objectPath! : cachedObjectPath(objectKey(fs.readFileSync(inputs.source)));
+}
 
 function checkPrefixes(failures: CheckFailure[], value: unknown): PrefixList | undefined {
     if (value === undefined || value === null) return undefined;
@@ -113,19 +141,25 @@ function checkPrefixes(failures: CheckFailure[], value: unknown): PrefixList | u
 /** Hashes the object and checks it holds the wanted program and map; returns the hash and the section to attach. */
 function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, prefixes: PrefixList | undefined):
     { objectHash?: string; section?: string } {
-    const { objectPath, section, program } = news;
+    const { section, program } = news;
+    const given = news.source === undefined ? "objectPath" : "source";
     // An unknown path (preview) leaves the hash unknown too, so diff counts it as a change.
-    if (isUnknown(objectPath)) return { objectHash: objectPath as string };
-    if (typeof objectPath !== "string") return {};
+    if (isUnknown(news[given])) return { objectHash: news[given] as string };
+    if (typeof news[given] !== "string") return {};
+    let objectPath: string;
     let content: Buffer;
     try {
+        objectPath = objectFileOf(news as { objectPath?: string; source?: string });
         content = fs.readFileSync(objectPath);
     } catch (error) {
-        const reason = `cannot be read (${(error as Error).message}); build the object first`;
-        failures.push({ property: "objectPath", reason });
+        const reason = `cannot be read (${(error as Error).message})${given === "objectPath" ? "; build the object first" : ""}`;
+        failures.push({ property: given, reason });
         return {};
     }
-    const objectHash = crypto.createHash("sha256").update(content).digest("hex");
+    // A source's object is named by its key (the source's hash); a rebuild in another directory
+    // differs in its debug info only, and must not re-attach.
+    const objectHash = given === "source" ? path.basename(objectPath, ".o")
+        : crypto.createHash("sha256").update(content).digest("hex");
     const badName = failures.some((f) => f.property === "section" || f.property === "program");
     if (isUnknown(section) || isUnknown(program) || badName) return { objectHash };
     let info;
@@ -153,7 +187,11 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     const failures: CheckFailure[] = [];
     checkProperty(failures, news, "interface", interfaceNameProblem, true);
     checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "objectPath", pathProblem, true);
+    if ((news.objectPath === undefined) === (news.source === undefined)) {
+        failures.push({ property: "objectPath", reason: "give either objectPath (a BPF object) or source (a C file)" });
+    }
+    checkProperty(failures, news, "objectPath", pathProblem);
+    checkProperty(failures, news, "source", pathProblem);
     checkProperty(failures, news, "section", sectionNameProblem);
     checkProperty(failures, news, "program", identifierProblem);
     checkProperty(failures, news, "mode", xdpModeProblem);
@@ -201,12 +239,13 @@ async function withThrowawayBpffs<T>(action: (dir: string) => Promise<T>): Promi
  * programs at once, so that change has a short gap.
  */
 async function attach(ctx: RunContext, inputs: XdpAttachmentInputs, current: XdpState | undefined): Promise<void> {
+    const objectPath = inputs.source === undefined ? inputs.objectPath! : await ensureObject(ctx, inputs.source);
     const currentMode = current && attachModeOf(ctx, current);
     const modes = attachModes(inputs.mode, currentMode);
     for (const [i, mode] of modes.entries()) {
         if (currentMode && currentMode !== mode) await run(ctx, xdpDetachArgv(inputs.interface, currentMode));
         const argv = (bpffsDir: string) => xdpAttachArgv({
-            dev: inputs.interface, mode, objectPath: inputs.objectPath, section: inputs.section,
+            dev: inputs.interface, mode, objectPath, section: inputs.section,
             replace: currentMode === mode, bpffsDir,
         });
         // With "auto" on a free interface, a native failure falls through to generic; the last failure throws.
@@ -280,34 +319,45 @@ async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInf
 }
 
 /** The outputs for our program as the kernel reports it. */
-async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState): Promise<XdpAttachmentOutputs> {
+async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState, offload: OffloadState):
+    Promise<XdpAttachmentOutputs> {
     const maps = await programMaps(ctx, xdp.progId);
     return {
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
+        programView: programViewOf(xdp.mode), ...offload,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
         prefixes: inputs.prefixes && { ...inputs.prefixes, prefixes: await readAllPrefixes(ctx, inputs.prefixes, maps) },
     };
 }
 
-/** After an attach: read the program back, fill its drop-list, return the outputs. */
-async function settle(ctx: RunContext, inputs: XdpAttachmentInputs): Promise<XdpAttachmentOutputs> {
+/**
+ * After an attach: read the program back, bring the offloads to what its mode wants (recording the
+ * changes in the attach note first), fill its drop-list, return the outputs.
+ */
+async function settle(ctx: RunContext, inputs: XdpAttachmentInputs, recorded: OffloadChange[]): Promise<XdpAttachmentOutputs> {
     const xdp = (await requireLink(ctx, inputs.interface)).xdp;
     if (!xdp) {
         throw new Error(`${ctx.resource}: ip reported success but no XDP program is attached to ${inputs.interface}; ` +
             "run `pulumi up` again");
     }
+    const offload = await manageOffloads(ctx, inputs.interface, xdp.mode, recorded,
+        (offloadChanges) => writeNote(attachNote(inputs), { owner: inputs.owner, progId: xdp.progId, offloadChanges }));
     if (inputs.prefixes) await applyPrefixes(ctx, inputs.prefixes, await programMaps(ctx, xdp.progId));
-    return observe(ctx, inputs, xdp);
+    return observe(ctx, inputs, xdp, offload);
 }
 
-// What read records when another program replaced ours: its identity, and an objectHash that can
-// never match, so `pulumi refresh` shows the drift and the next `pulumi up` attaches ours again.
-const foreignHashPrefix = "foreign program ";
+/** The offload state as it is now, with the changes recorded earlier; read and refresh change nothing. */
+async function currentOffloads(ctx: RunContext, props: XdpAttachmentOutputs): Promise<OffloadState> {
+    return { offloads: effectiveOffloads(await readFeatures(ctx, props.interface)), offloadChanges: props.offloadChanges ?? [] };
+}
 
-function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState): XdpAttachmentOutputs {
+// What read records when another program replaced ours: its identity in foreignProgram, which no
+// input has, so `pulumi refresh` shows the drift and the next `pulumi up` attaches ours again.
+function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState, offload: OffloadState): XdpAttachmentOutputs {
     return {
-        ...props, objectHash: `${foreignHashPrefix}${xdp.progId} (${xdp.name})`, progId: xdp.progId, tag: xdp.tag,
-        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, prefixes: undefined,
+        ...props, foreignProgram: { progId: xdp.progId, name: xdp.name }, progId: xdp.progId, tag: xdp.tag,
+        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, prefixes: undefined, programView: programViewOf(xdp.mode),
+        ...offload,
     };
 }
 
@@ -326,14 +376,26 @@ function attachedByUs(inputs: XdpAttachmentInputs, xdp: XdpState): boolean {
 
 export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: XdpAttachmentInputs, news: Record<string, unknown>) {
+        // A source's object is built into the cache here when it is missing (a wiped cache, another
+        // machine), so preview and up see the object its source makes.
+        if (typeof news.source === "string" && !isUnknown(news.source) && fs.existsSync(news.source)) {
+            try {
+                await ensureObject({ resource: `XdpAttachment ${String(news.interface)}` }, news.source);
+            } catch (error) {
+                return { inputs: news, failures: [{ property: "source", reason: (error as Error).message }] };
+            }
+        }
         return checkXdpAttachment(news);
     },
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"], updateOn: ["objectPath", "objectHash", "section", "program", "mode", "prefixes"],
+        const outcome = diffProperties(olds as never, news as never, {
+            replaceOn: ["interface", "netns"],
+            updateOn: ["objectPath", "source", "objectHash", "section", "program", "mode", "prefixes", "foreignProgram"],
             deleteBeforeReplace: true,
         });
+        // Offloads a refresh found changed behind our back: the update sets them again.
+        return { ...outcome, changes: outcome.changes || offloadsDrifted(olds.effectiveMode, olds.offloads) };
     },
 
     async create(inputs: XdpAttachmentInputs) {
@@ -345,10 +407,12 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 `(${current.name}, ${current.mode} mode) that this resource did not attach; it was left attached. Detach it ` +
                 `(\`ip link set dev ${inputs.interface} xdp off\`) or set \`adopt: true\` to replace it with this program.`);
         }
-        writeNote(attachNote(inputs), { owner: inputs.owner });
+        // Offload changes an interrupted run of ours recorded are still ours to put back.
+        const note = readNote(attachNote(inputs));
+        const recorded = note?.owner === inputs.owner ? note.offloadChanges ?? [] : [];
+        writeNote(attachNote(inputs), { owner: inputs.owner, offloadChanges: recorded });
         await attach(ctx, inputs, current);
-        const outs = await settle(ctx, inputs);
-        writeNote(attachNote(inputs), { owner: inputs.owner, progId: outs.progId });
+        const outs = await settle(ctx, inputs, recorded);
         return { id: qualifiedId(inputs.netns, inputs.interface), outs };
     },
 
@@ -356,7 +420,10 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         const ctx = context(props);
         const xdp = (await readLink(ctx, props.interface))?.xdp;
         if (!xdp) return {};
-        return { id, props: xdp.progId === props.progId ? await observe(ctx, props, xdp) : foreignOutputs(props, xdp) };
+        const offload = await currentOffloads(ctx, props);
+        return {
+            id, props: xdp.progId === props.progId ? await observe(ctx, props, xdp, offload) : foreignOutputs(props, xdp, offload),
+        };
     },
 
     async update(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
@@ -368,12 +435,10 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode"]).length > 0) {
+        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode", "foreignProgram"]).length > 0) {
             await attach(ctx, news, current);
         }
-        const outs = await settle(ctx, news);
-        writeNote(attachNote(news), { owner: news.owner, progId: outs.progId });
-        return { outs };
+        return { outs: await settle(ctx, news, olds.offloadChanges ?? []) };
     },
 
     async delete(_id: string, props: XdpAttachmentOutputs) {
@@ -381,9 +446,14 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         // The note first: a delete killed after the detach would leave it behind, as the next refresh
         // finds no program and forgets this resource; one killed before the detach is retried by id.
         removeNote(attachNote(props));
-        const xdp = (await readLink(ctx, props.interface))?.xdp;
+        const link = await readLink(ctx, props.interface);
+        if (!link) return;
+        // What we changed is ours to put back, whoever's program is attached now; before the detach, so
+        // a refresh after a delete killed in between (which forgets this resource) finds nothing left to undo.
+        await restoreOffloads(ctx, props.interface, props.offloadChanges ?? []);
         // Only the program we attached; a foreign one recorded by refresh is not ours to remove.
-        if (!xdp || xdp.progId !== props.progId || props.objectHash.startsWith(foreignHashPrefix)) return;
+        const xdp = link.xdp;
+        if (!xdp || xdp.progId !== props.progId || props.foreignProgram) return;
         await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
     },
 };
@@ -392,7 +462,8 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
 export class XdpAttachment extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly objectPath: pulumi.Output<string>;
+    declare readonly objectPath: pulumi.Output<string | undefined>;
+    declare readonly source: pulumi.Output<string | undefined>;
     declare readonly section: pulumi.Output<string>;
     declare readonly program: pulumi.Output<string | undefined>;
     declare readonly mode: pulumi.Output<XdpMode>;
@@ -403,11 +474,15 @@ export class XdpAttachment extends DynamicResource {
     declare readonly progName: pulumi.Output<string>;
     declare readonly effectiveMode: pulumi.Output<XdpState["mode"]>;
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
+    declare readonly programView: pulumi.Output<ProgramView>;
+    declare readonly offloads: pulumi.Output<Record<string, string>>;
+    declare readonly offloadChanges: pulumi.Output<OffloadChange[]>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(xdpAttachmentProvider, __filename, name, {
+        super(name, {
             ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
-            effectiveMode: undefined, mapIds: undefined,
+            effectiveMode: undefined, mapIds: undefined, foreignProgram: undefined, programView: undefined, offloads: undefined,
+            offloadChanges: undefined,
         }, opts, "XdpAttachment");
     }
 }

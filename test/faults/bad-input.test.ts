@@ -8,11 +8,11 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { run } from "../../provider/runner";
 import { BuiltObjects, useBuiltObjects } from "../helpers/bpf-build";
-import { Engine, newEngine, projectRoot } from "../helpers/engine";
+import { Engine, newEngine, projectRoot } from "../../lab/engine";
 import { useFigures } from "../helpers/figures";
 import { useLab } from "../helpers/kernel-suite";
 import { Lab } from "../helpers/lab";
-import { StackConfig, labStackConfig, replaceStackConfig } from "../helpers/stack";
+import { StackConfig, labStackConfig, replaceStackConfig } from "../../lab/stack";
 
 interface BadInput {
     name: string;

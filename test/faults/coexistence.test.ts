@@ -5,7 +5,7 @@ import { expect } from "chai";
 import { useFigures } from "../helpers/figures";
 import { inNs } from "../helpers/lab";
 import { normalizeIptablesSave } from "../helpers/snapshot";
-import { useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/lab";
 
 /** What Docker writes into iptables (trimmed), as table and arguments; the chains come first. */
 const dockerLike: [string, string[]][] = [

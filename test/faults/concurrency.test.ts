@@ -3,7 +3,7 @@
 // is then exactly as before.
 import { expect } from "chai";
 import { useFigures } from "../helpers/figures";
-import { useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/lab";
 
 describe("Concurrency: two stacks up and down at the same time on one host (faults)", function () {
     this.timeout(180000);

@@ -6,11 +6,11 @@ import { expect } from "chai";
 import * as path from "path";
 import { readLink } from "../../provider/link";
 import { run } from "../../provider/runner";
-import { Engine, newEngine, projectRoot } from "../helpers/engine";
+import { Engine, newEngine, projectRoot } from "../../lab/engine";
 import { useFigures } from "../helpers/figures";
 import { inNs } from "../helpers/lab";
 import { chainRules, iptablesTableSave, snapshotNetns } from "../helpers/snapshot";
-import { useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/lab";
 
 /** The uplink MASQUERADE rule of a stack, as someone else would write it: the same match, no owner comment. */
 const lookAlikeNat = ["-s", "10.0.0.0/24", "-o", "uplink0", "-j", "MASQUERADE"];

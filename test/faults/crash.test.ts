@@ -6,15 +6,14 @@
 // note of ours left in /run.
 import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync } from "fs";
-import * as path from "path";
 import { forwardingLedgerDir } from "../../provider/ip-forwarding";
 import { notesDir } from "../../provider/notes";
+import { objectCacheDir } from "../../provider/object-cache";
 import { recoverStack, runAndKill, watchKernel } from "../helpers/crash";
-import { projectRoot } from "../helpers/engine";
 import { useFigures } from "../helpers/figures";
-import { labNamespaces } from "../helpers/lab";
+import { labNamespaces, useLabStacks } from "../helpers/lab";
 import { snapshotAll } from "../helpers/snapshot";
-import { LabStack, useLabStacks } from "../helpers/stack";
+import { LabStack } from "../../lab/stack";
 
 /** A resource operation as the engine prints it, e.g. ` +  pulumi-nodejs:dynamic/egressxdp:Bridge crash-x-bridge creating (0s)`. */
 const operationLine = /^\s*[-+~]+\s+(?:pulumi-nodejs:dynamic\/egressxdp:|command:local:)\w+\s+(\S+)\s+(creating|deleting)\b/;
@@ -43,7 +42,7 @@ describe("Crash: pulumi killed inside each resource operation of up and destroy,
     async function killInside(s: LabStack, command: "up" | "destroy", resource: string, notes: Record<string, unknown>) {
         const verb = command === "up" ? "creating" : "deleting";
         const target = `${s.engine.stack}-${resource}`;
-        const build = path.join(projectRoot, "bpf", "build", s.engine.stack);
+        const build = objectCacheDir();
         mkdirSync(build, { recursive: true });
         const watch = await watchKernel([lab().host, s.namespace], [build]);
         let changed = false;

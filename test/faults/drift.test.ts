@@ -4,7 +4,8 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import * as path from "path";
-import { AttachMode, xdpAttachArgv, xdpDetachArgv } from "../../provider/bpf";
+import { xdpAttachArgv, xdpDetachArgv } from "../../provider/bpf";
+import { AttachMode } from "../../provider/validate";
 import { readLink } from "../../provider/link";
 import { parseIptablesRules } from "../../provider/parse";
 import { run } from "../../provider/runner";
@@ -12,7 +13,8 @@ import { BuiltObjects, useBuiltObjects } from "../helpers/bpf-build";
 import { useFigures } from "../helpers/figures";
 import { eventually } from "../helpers/kernel-suite";
 import { Lab, inNs } from "../helpers/lab";
-import { LabStack, useLabStacks } from "../helpers/stack";
+import { LabStack } from "../../lab/stack";
+import { useLabStacks } from "../helpers/lab";
 
 interface DriftContext {
     lab: Lab;

@@ -10,7 +10,8 @@ import { BridgeOutputs, bridgeProvider, checkBridge } from "../../provider/bridg
 import {
     IpForwardingOutputs, checkIpForwarding, forwardingLedgerDir, forwardingLedgerPath, ipForwardingProvider,
 } from "../../provider/ip-forwarding";
-import { ownerMark, readLink } from "../../provider/link";
+import { readLink } from "../../provider/link";
+import { ownerMark } from "../../provider/owner";
 import { NamespaceOutputs, checkNamespace, namespaceProvider } from "../../provider/namespace";
 import { NoteKey, notePath, writeNote } from "../../provider/notes";
 import { RouteOutputs, checkRoute, routeProtocol, routeProvider } from "../../provider/route";

@@ -3,11 +3,9 @@
 // `pulumi up`; then the documented recovery.
 import { existsSync, readFileSync, readdirSync, rmSync, statSync, watch } from "fs";
 import * as path from "path";
-import { inNetns, netnsPath } from "../../provider/runner";
-import { Engine, PulumiCommand } from "./engine";
-
-/** Where `ip netns add` puts namespaces. */
-const netnsDir = path.dirname(netnsPath("x"));
+import { netnsDir, netnsPath } from "../../provider/netns";
+import { inNetns } from "../../provider/runner";
+import { Engine, PulumiCommand } from "../../lab/engine";
 
 /**
  * The live processes of session `sid`. The command is started as a session leader; Pulumi's plugins

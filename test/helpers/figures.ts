@@ -2,7 +2,7 @@
 // writes them, with its totals, into one JSON file that docs/RELIABILITY.md quotes.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { projectRoot } from "./engine";
+import { projectRoot } from "../../lab/engine";
 
 export interface FigureCase {
     name: string;

@@ -11,7 +11,7 @@ export interface LabOptions {
      * ip6tables-save too).
      */
     iptablesTables?: string[];
-    /** An IPv6 lab (see examples/simulated-uplink.ts). */
+    /** An IPv6 lab (see lab/host.ts). */
     ipv6?: boolean;
 }
 

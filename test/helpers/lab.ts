@@ -1,9 +1,11 @@
-// Throwaway lab hosts for kernel tests (see examples/simulated-uplink.ts) and small helpers to work in
-// them. Every test gets a lab with a random id, removed afterwards also when the test failed.
+// Throwaway lab hosts for kernel tests (see lab/host.ts) and small helpers to work in them. Every
+// test gets a lab with a random id, removed afterwards also when the test failed.
 import { run } from "../../provider/runner";
-import { Lab } from "../../examples/simulated-uplink";
+import { Lab } from "../../lab/host";
+import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
+import { useLab } from "./kernel-suite";
 
-export { Lab, LabOptions as LabModeOptions, createLab, defaultRouteFromRa, destroyLab, labNamespaces } from "../../examples/simulated-uplink";
+export { Lab, LabOptions as LabModeOptions, createLab, defaultRouteFromRa, destroyLab, labNamespaces } from "../../lab/host";
 
 const ctx = { resource: "test lab" };
 
@@ -59,6 +61,29 @@ export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClie
             await inNs(lab.host, ["ip", "link", "del", hostInterface]);
             await run(ctx, ["ip", "netns", "del", netns]);
             await inNs(lab.host, ["sysctl", "-q", "-w", `net.ipv4.ip_forward=${forwarding}`]);
+        },
+    };
+}
+
+/**
+ * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
+ * rules use; an IPv6 lab with `ipv6`), and `stack()`, which makes a lab stack that is destroyed after
+ * the test, before the lab is compared with its state before the test.
+ */
+export function useLabStacks(options: { ipv6?: boolean } = {}):
+    { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
+    const stacks: LabStack[] = [];
+    // Registered before useLab's hooks, so it runs first.
+    afterEach(async function () {
+        for (const stack of stacks.splice(0)) await stack.dispose();
+    });
+    const lab = useLab({ iptablesTables: ["nat", "filter"], ipv6: options.ipv6 });
+    return {
+        lab,
+        async stack(name, overrides = {}) {
+            const stack = await newLabStack(lab(), name, overrides);
+            stacks.push(stack);
+            return stack;
         },
     };
 }

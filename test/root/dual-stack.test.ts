@@ -4,7 +4,7 @@ import { expect } from "chai";
 import { defaultRouteFromRa, inNs } from "../helpers/lab";
 import { eventually } from "../helpers/kernel-suite";
 import { forwardingSysctls, iptablesTableSave, routesOf } from "../helpers/snapshot";
-import { useLabStacks } from "../helpers/stack";
+import { useLabStacks } from "../helpers/lab";
 import { tcpExchange } from "../helpers/traffic";
 
 describe("EgressXdp dual stack (engine, root tier, IPv6 lab)", function () {

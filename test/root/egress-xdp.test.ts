@@ -1,14 +1,16 @@
 // Issue 4 end to end: the root program (one EgressXdp) through the real engine, inside a lab host whose
 // uplink is a veth to a simulated upstream.
 import { expect } from "chai";
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import * as path from "path";
 import { packetsSeen } from "../../components/counters";
 import { readLink } from "../../provider/link";
-import { projectRoot } from "../helpers/engine";
+import { ethtoolFeaturesArgv, parseEthtoolFeatures } from "../../provider/offload";
+import { projectRoot } from "../../lab/engine";
 import { useLab } from "../helpers/kernel-suite";
 import { inNs } from "../helpers/lab";
-import { LabStack, newLabStack } from "../helpers/stack";
+import { LabStack, newLabStack } from "../../lab/stack";
 import { tcpExchange } from "../helpers/traffic";
 
 describe("EgressXdp end to end (engine, root tier)", function () {
@@ -30,7 +32,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
         const s = await stack("main");
         await s.engine.pulumi(["up", "--yes"]);
         const out = await s.outputs();
-        expect(out).to.include({ namespace: s.namespace, bridge: "br_1", vethOuter: "veth_1a", xdpMode: "generic" });
+        expect(out).to.include({ namespace: s.namespace, bridge: "br_1", vethOuter: "veth_1a", effectiveXdpMode: "generic" });
         expect(out.execPrefix).to.deep.equal(["ip", "netns", "exec", s.namespace]);
         const outer = await readLink({ resource: "t", netns: lab().host }, "veth_1a");
         expect(outer?.xdp?.progId).to.equal(out.xdpProgramId);
@@ -48,6 +50,29 @@ describe("EgressXdp end to end (engine, root tier)", function () {
 
         await s.engine.pulumi(["preview", "--expect-no-changes"]);
         await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
+    });
+
+    it("native mode: GRO on on veth_1a while the program sees wire frames, previews stay empty, generic puts it back", async function () {
+        const s = await stack("native", { xdpMode: "native" });
+        await s.engine.pulumi(["up", "--yes"]);
+        const gro = async () => parseEthtoolFeatures((await inNs(lab().host, ethtoolFeaturesArgv("veth_1a"))).stdout)["generic-receive-offload"];
+        const groChange = { feature: "generic-receive-offload", found: false, set: true };
+        expect(await s.outputs()).to.deep.include({
+            effectiveXdpMode: "native", xdpProgramView: "wire frames", xdpOffloads: { "generic-receive-offload": "on" }, xdpOffloadChanges: [groChange],
+        });
+        expect(await gro()).to.include({ active: true, requested: true });
+        const exchange = await tcpExchange(lab().upstream, lab().serverAddress, s.namespace, "hello through native xdp");
+        expect(exchange.received).to.equal("hello through native xdp");
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
+        await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
+
+        await s.engine.pulumi(["config", "set", "xdpMode", "generic"]);
+        await s.engine.pulumi(["up", "--yes"]);
+        expect(await s.outputs()).to.deep.include({
+            effectiveXdpMode: "generic", xdpProgramView: "super-packets", xdpOffloads: { "generic-receive-offload": "off" }, xdpOffloadChanges: [],
+        });
+        expect(await gro(), "back as it was found").to.include({ active: false, requested: false });
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
     });
 
     it("drops the config's prefixes and counts the drops", async function () {
@@ -87,8 +112,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
     });
 
     it("rebuilds and re-attaches an edited program, never leaving the interface without one", async function () {
-        const dir = path.join(projectRoot, "bpf", "build", `edit-${lab().id}`);
-        mkdirSync(dir, { recursive: true });
+        const dir = mkdtempSync(path.join(tmpdir(), "egress-xdp-edit-"));
         scratch.push(dir);
         const source = path.join(dir, "edited.c");
         copyFileSync(path.join(projectRoot, "bpf", "xdp_stats.c"), source);

@@ -3,7 +3,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import { readLink } from "../../provider/link";
-import { Engine, newEngine, projectRoot } from "../helpers/engine";
+import { Engine, newEngine, projectRoot } from "../../lab/engine";
 import { useLab } from "../helpers/kernel-suite";
 
 describe("Pulumi engine (root tier)", function () {

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { forwardAcceptProvider } from "../../provider/forward-rule";
+import { forwardAcceptProvider } from "../../provider/forward-accept";
 import { ownerCommentProblem, planRules, ruleSpec, withoutComment } from "../../provider/iptables";
 import { natRuleProvider } from "../../provider/nat-rule";
 import { parseIptablesRules, splitRuleWords } from "../../provider/parse";

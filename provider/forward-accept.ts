@@ -58,7 +58,7 @@ export class ForwardAccept extends DynamicResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
-        super(forwardAcceptProvider, __filename, name, {
+        super(name, {
             family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined,
             comment: undefined,
         }, opts, "ForwardAccept");

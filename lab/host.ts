@@ -1,11 +1,11 @@
 // A simulated lab host: a "lab" namespace that plays the host, behind a veth uplink to an "upstream"
-// namespace that plays the internet (server addresses on its loopback). The tests make one per test
-// with a random id; `scripts/demo` makes one called "demo". Nothing here touches the machine's own
+// namespace that plays the internet (server addresses on its loopback). The tests and benchmarks make
+// one each with a random id; `scripts/demo` makes one called "demo". Nothing here touches the machine's own
 // interfaces, iptables or sysctls; every name carries the lab id so `destroyLab` finds all of it.
 // The IPv6 mode adds IPv6 on documentation prefixes (2001:db8::/32): the uplink 2001:db8:0:1::1/64,
 // servers 2001:db8:0:2::1 and 2001:db8:0:3::1 upstream, and the uplink's default route learnt from
 // router advertisements that radvd sends from the upstream (as a host's SLAAC uplink would have it).
-//   node dist/examples/simulated-uplink.js up|down ID [ipv6]
+//   node dist/lab/host.js up|down ID [ipv6]
 import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -152,7 +152,7 @@ export async function destroyLab(lab: Pick<Lab, "id">): Promise<void> {
 
 async function main(action: string | undefined, id: string | undefined, mode: string | undefined): Promise<void> {
     if (!id || !/^[a-z0-9]{1,12}$/.test(id) || (action !== "up" && action !== "down") || (mode !== undefined && mode !== "ipv6")) {
-        throw new Error("usage: simulated-uplink up|down ID [ipv6] (ID: 1-12 lowercase letters or digits)");
+        throw new Error("usage: node dist/lab/host.js up|down ID [ipv6] (ID: 1-12 lowercase letters or digits)");
     }
     if (action === "down") return destroyLab({ id });
     const lab = await createLab(id, { ipv6: mode === "ipv6" });

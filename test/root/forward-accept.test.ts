@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { ForwardAcceptInputs, ForwardAcceptOutputs, forwardAcceptProvider } from "../../provider/forward-rule";
+import { ForwardAcceptInputs, ForwardAcceptOutputs, forwardAcceptProvider } from "../../provider/forward-accept";
 import { natRuleProvider } from "../../provider/nat-rule";
 import { useLab } from "../helpers/kernel-suite";
 import { addLabClient, inNs } from "../helpers/lab";

@@ -1,11 +1,12 @@
-// An egress-xdp stack (the root program) in a lab: the real engine on a throwaway backend, the stack
-// config pointing at the lab host and its uplink, and the checks the end-to-end tests share.
-import { readFileSync, rmSync, writeFileSync } from "fs";
+// An egress-xdp stack (the root program) in a lab host: the real engine on a throwaway backend, the
+// stack config pointing at the lab host and its uplink; for the tests and the benchmarks.
+import { readFileSync, writeFileSync } from "fs";
 import * as path from "path";
-import { useLab } from "./kernel-suite";
-import { Lab, inNs } from "./lab";
+import { XdpCounters, readCounters } from "../components/counters";
+import { run } from "../provider/runner";
 import { Engine, newEngine, projectRoot } from "./engine";
-import { XdpCounters, readCounters } from "../../components/counters";
+import { Lab } from "./host";
+import type { OffloadChange } from "../provider/offload";
 
 /** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
 export type StackConfig = Record<string, string | string[]>;
@@ -23,8 +24,11 @@ export interface StackOutputs {
     hostNetns: string;
     xdpProgramId: number;
     xdpProgramTag: string;
-    xdpMode: string;
+    effectiveXdpMode: string;
     xdpMapIds: Record<string, number>;
+    xdpProgramView?: string;
+    xdpOffloads?: Record<string, string>;
+    xdpOffloadChanges?: OffloadChange[];
     execPrefix: string[];
 }
 
@@ -75,7 +79,7 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
     const outputs = async () => JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as StackOutputs;
     return {
         engine, namespace, config, outputs,
-        ping: async (target, count = 1) => (await inNs(namespace,
+        ping: async (target, count = 1) => (await run({ resource: `ping from ${namespace}`, netns: namespace },
             ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
         counters: async () => {
             const out = await outputs();
@@ -84,31 +88,6 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
         dispose: async () => {
             await engine.pulumi(["destroy", "--yes"], { allowFailure: true });
             engine.dispose();
-            // Where the component builds the stack's XDP object (see EgressXdp.buildProgram).
-            rmSync(path.join(projectRoot, "bpf", "build", engine.stack), { recursive: true, force: true });
-        },
-    };
-}
-
-/**
- * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
- * rules use; an IPv6 lab with `ipv6`), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
- * is compared with its state before the test.
- */
-export function useLabStacks(options: { ipv6?: boolean } = {}):
-    { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
-    const stacks: LabStack[] = [];
-    // Registered before useLab's hooks, so it runs first.
-    afterEach(async function () {
-        for (const stack of stacks.splice(0)) await stack.dispose();
-    });
-    const lab = useLab({ iptablesTables: ["nat", "filter"], ipv6: options.ipv6 });
-    return {
-        lab,
-        async stack(name, overrides = {}) {
-            const stack = await newLabStack(lab(), name, overrides);
-            stacks.push(stack);
-            return stack;
         },
     };
 }

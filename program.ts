@@ -1,0 +1,17 @@
+// The egress-xdp program: one EgressXdp per stack, configured by the stack's config (one stack per
+// uplink interface), a user of the package like any other. See Pulumi.yaml for the keys and
+// README.md for the topology.
+import * as pulumi from "@pulumi/pulumi";
+import { EgressXdp, readConfig } from "egress-xdp";
+
+export = async () => {
+    const egress = new EgressXdp(pulumi.getStack(), readConfig(new pulumi.Config()));
+    return {
+        namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
+        vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
+        outerAddress6: egress.outerAddress6, innerAddress6: egress.innerAddress6,
+        xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, effectiveXdpMode: egress.effectiveXdpMode,
+        xdpMapIds: egress.xdpMapIds, xdpProgramView: egress.xdpProgramView, xdpOffloads: egress.xdpOffloads,
+        xdpOffloadChanges: egress.xdpOffloadChanges, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
+    };
+};
