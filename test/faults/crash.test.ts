@@ -2,7 +2,7 @@
 // and the delete of each of the stack's resources in turn, right after the operation's first change
 // to the kernel (a create is then pending in the state, its object half made). The documented
 // recovery (recoverStack in test/helpers/crash.ts) must converge: traffic flows, the preview is
-// empty, and after the final destroy the lab is exactly as before, with no ip_forward ledger and no
+// empty, and after the final destroy the lab is exactly as before, with no forwarding ledger and no
 // note of ours left in /run.
 import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync } from "fs";
@@ -81,7 +81,7 @@ describe("Crash: pulumi killed inside each resource operation of up and destroy,
                 await killInside(s, "destroy", resource, notes);
                 Object.assign(notes, await recoverStack(s.engine, "destroy"));
                 expect(await snapshotAll(await labNamespaces(lab())), "lab after the final destroy").to.deep.equal(before);
-                expect(ownFiles(forwardingLedgerDir), "ip_forward ledgers left").to.deep.equal([]);
+                expect(ownFiles(forwardingLedgerDir), "forwarding ledgers left").to.deep.equal([]);
                 expect(ownFiles(notesDir), "notes left").to.deep.equal([]);
             });
         });

@@ -1,5 +1,6 @@
-// A comparable picture of a namespace's network state: links, addresses, routes, iptables-save,
-// `nft list ruleset`, sysctls and XDP attachments. Tests take one before and after and require them to be identical.
+// A comparable picture of a namespace's network state: links, addresses, IPv4 and IPv6 routes,
+// iptables-save and ip6tables-save, `nft list ruleset`, forwarding sysctls (global and per device) and
+// XDP attachments. Tests take one before and after and require them to be identical.
 import { inNs } from "./lab";
 
 interface RawLink {
@@ -15,6 +16,20 @@ interface RawLink {
 }
 
 export const snapshotSysctls = ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"];
+
+/** The per-device (and all/default) sysctls forwarding touches or depends on, both families. */
+export const deviceSysctlPattern = "^net\\.ipv[46]\\.conf\\.[^.]+\\.(forwarding|force_forwarding|accept_ra|accept_ra_defrtr)$";
+
+/** `ip -json route` of one family, without the seconds an RA-learnt route has left (they count down). */
+export async function routesOf(netns: string, family: 4 | 6): Promise<string> {
+    const routes = JSON.parse((await inNs(netns, ["ip", `-${family}`, "-json", "route", "show", "table", "all"])).stdout.trim() || "[]");
+    return JSON.stringify((routes as Record<string, unknown>[]).map(({ expires: _expires, ...route }) => route));
+}
+
+/** Every forwarding-related sysctl of the namespace, per device too, as `key = value` lines. */
+export async function forwardingSysctls(netns: string): Promise<string> {
+    return (await inNs(netns, ["sysctl", "-a", "-r", deviceSysctlPattern])).stdout.split("\n").sort().join("\n");
+}
 
 /** iptables-save without its timestamps and packet counters, which change on their own. */
 export function normalizeIptablesSave(text: string): string {
@@ -36,12 +51,13 @@ export async function snapshotNetns(netns: string): Promise<string> {
         alias: l.ifalias, up: l.flags?.includes("UP") ?? false, xdp: l.xdp ?? null,
         addresses: (l.addr_info ?? []).map((a) => `${a.family} ${a.local}/${a.prefixlen}`).sort(),
     })).sort();
-    const routes = (await inNs(netns, ["ip", "-json", "route", "show", "table", "all"])).stdout;
+    const routes = [await routesOf(netns, 4), await routesOf(netns, 6)];
     const rules = normalizeIptablesSave((await inNs(netns, ["iptables-save"])).stdout);
+    const rules6 = normalizeIptablesSave((await inNs(netns, ["ip6tables-save"])).stdout);
     const ruleset = normalizeNftRuleset((await inNs(netns, ["nft", "list", "ruleset"])).stdout);
     const sysctls = [];
     for (const key of snapshotSysctls) sysctls.push(`${key}=${(await inNs(netns, ["sysctl", "-n", key])).stdout}`);
-    return [...linkLines, routes, rules, ruleset, ...sysctls].join("\n");
+    return [...linkLines, ...routes, rules, rules6, ruleset, ...sysctls, await forwardingSysctls(netns)].join("\n");
 }
 
 export async function snapshotAll(namespaces: string[]): Promise<Record<string, string>> {
@@ -50,9 +66,9 @@ export async function snapshotAll(namespaces: string[]): Promise<Record<string, 
     return all;
 }
 
-/** One table's normalized iptables-save in a namespace, for before/after comparisons of that table. */
-export async function iptablesTableSave(netns: string, table: string): Promise<string> {
-    return normalizeIptablesSave((await inNs(netns, ["iptables-save", "-t", table])).stdout);
+/** One table's normalized iptables-save (ip6tables-save for family 6) in a namespace, for before/after comparisons of that table. */
+export async function iptablesTableSave(netns: string, table: string, family: 4 | 6 = 4): Promise<string> {
+    return normalizeIptablesSave((await inNs(netns, [family === 6 ? "ip6tables-save" : "iptables-save", "-t", table])).stdout);
 }
 
 /** A chain's rules as `iptables -S` prints them (the `-A` lines, in chain order). */
