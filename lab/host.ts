@@ -71,6 +71,20 @@ async function startRouterAdvertisements(lab: Lab): Promise<void> {
     }
 }
 
+/**
+ * Waits until the uplink has carrier: the veth comes up a moment after both ends are set up, and until
+ * then its routes are "linkdown", so a lab snapshotted earlier would differ from itself a moment later.
+ */
+async function waitForCarrier(lab: Lab): Promise<void> {
+    const deadline = Date.now() + 15000;
+    for (;;) {
+        const { stdout } = await run({ ...ctx, netns: lab.host }, ["ip", "-json", "link", "show", "dev", lab.uplink]);
+        if ((JSON.parse(stdout) as { operstate?: string }[])[0]?.operstate === "UP") return;
+        if (Date.now() > deadline) throw new Error(`lab ${lab.id}: ${lab.uplink} has no carrier 15 s after both ends were set up`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+}
+
 /** Whether a namespace has an IPv6 default route learnt from a router advertisement. */
 export async function defaultRouteFromRa(netns: string): Promise<boolean> {
     const { stdout } = await run({ ...ctx, netns }, ["ip", "-6", "-json", "route", "show", "default"]);
@@ -102,6 +116,7 @@ export async function createLab(id = randomBytes(3).toString("hex"), options: La
         await inUpstream("addr", "add", `${lab.otherServerAddress}/32`, "dev", "lo");
         await inUpstream("addr", "add", "198.18.0.2/24", "dev", "down0");
         await inUpstream("link", "set", "down0", "up");
+        await waitForCarrier(lab);
         if (lab.ipv6) {
             await inHost("addr", "add", `${lab.ipv6.uplinkAddress}/64`, "dev", lab.uplink, "nodad");
             await inUpstream("addr", "add", "2001:db8:0:1::2/64", "dev", "down0", "nodad");
