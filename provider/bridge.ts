@@ -1,4 +1,4 @@
-// Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
+// Bridge: a Linux bridge with its IPv4 and IPv6 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { ownerFor } from "./owner";
@@ -6,7 +6,7 @@ import { LinkState } from "./parse";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
 import {
-    CheckFailure, checkLinkProperties, checkListProperty, checkProperty, interfaceCidrProblem, sortedListInput, unicastMacProblem,
+    CheckFailure, checkLinkProperties, checkListProperty, checkProperty, interfaceAddressProblem, sortedListInput, unicastMacProblem,
 } from "./validate";
 
 export interface BridgeArgs {
@@ -14,7 +14,7 @@ export interface BridgeArgs {
     name: pulumi.Input<string>;
     /** The namespace the bridge lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** IPv4 addresses with prefix, e.g. ["10.0.0.1/24"]. */
+    /** IPv4 and IPv6 addresses with prefix, e.g. ["10.0.0.1/24", "fd00::1/64"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     mtu?: pulumi.Input<number>;
     /**
@@ -56,7 +56,7 @@ function outputsOf(inputs: BridgeInputs, link: LinkState): BridgeOutputs {
 export function checkBridge(news: Record<string, unknown>): { inputs: BridgeInputs; failures: CheckFailure[] } {
     const failures: CheckFailure[] = [];
     checkLinkProperties(failures, news);
-    checkListProperty(failures, news, "addresses", interfaceCidrProblem);
+    checkListProperty(failures, news, "addresses", interfaceAddressProblem);
     checkProperty(failures, news, "mac", unicastMacProblem);
     return { inputs: { ...news, addresses: sortedListInput(news.addresses), up: news.up ?? true } as BridgeInputs, failures };
 }

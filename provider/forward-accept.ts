@@ -1,17 +1,20 @@
 // ForwardAccept: lets a bridge's traffic through filter/FORWARD on hosts whose FORWARD policy is DROP
 // (Docker sets it): `-i DEV -j ACCEPT` and `-o DEV -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`
-// inserted at the top of the chain, both tagged with the owner comment. The policy is never changed.
+// inserted at the top of the chain, both tagged with the owner comment (ip6tables for `family: 6`:
+// Docker sets the IPv6 FORWARD policy to DROP too). The policy is never changed.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { RuleInputs, ruleProvider } from "./iptables";
 import { ownerFor } from "./owner";
-import { CheckFailure, checkProperty, interfaceNameProblem } from "./validate";
+import { CheckFailure, IpFamily, checkProperty, interfaceNameProblem } from "./validate";
 
 export interface ForwardAcceptArgs {
     /** The interface (the bridge) whose forwarded traffic is accepted. */
     interface: pulumi.Input<string>;
     /** The namespace whose filter table holds the rules; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
+    /** 4 (iptables, default) or 6 (ip6tables). */
+    family?: pulumi.Input<IpFamily>;
     /** Take over identical rules without our comment (they are replaced by tagged ones). */
     adopt?: pulumi.Input<boolean>;
 }
@@ -48,6 +51,7 @@ export const forwardAcceptProvider = ruleProvider<ForwardAcceptInputs>({
 export class ForwardAccept extends DynamicResource {
     declare readonly interface: pulumi.Output<string>;
     declare readonly netns: pulumi.Output<string | undefined>;
+    declare readonly family: pulumi.Output<IpFamily | undefined>;
     declare readonly table: pulumi.Output<string>;
     declare readonly chain: pulumi.Output<string>;
     declare readonly specs: pulumi.Output<string[][]>;
@@ -55,7 +59,8 @@ export class ForwardAccept extends DynamicResource {
 
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, {
-            ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined, comment: undefined,
+            family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined,
+            comment: undefined,
         }, opts, "ForwardAccept");
     }
 }

@@ -8,6 +8,7 @@ import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { ownerMark } from "./owner";
 import { LinkState, linkKindOf, parseLinks } from "./parse";
 import { RunContext, run } from "./runner";
+import { familyOf } from "./validate";
 
 /** Reads one link with its addresses and XDP state; undefined when it (or its namespace) is gone. */
 export async function readLink(ctx: RunContext, name: string): Promise<LinkState | undefined> {
@@ -66,7 +67,7 @@ export interface LinkSettings {
     up?: boolean;
     /** The bridge to join; null leaves any bridge. Undefined leaves membership alone. */
     master?: string | null;
-    /** The exact set of IPv4 addresses the link should carry. Undefined leaves addresses alone. */
+    /** The exact set of IPv4 and IPv6 addresses (link-local aside) the link should carry. Undefined leaves addresses alone. */
     addresses?: string[];
 }
 
@@ -88,7 +89,9 @@ export async function applyLinkSettings(ctx: RunContext, name: string, want: Lin
             await run(ctx, ["ip", "addr", "del", cidr, "dev", name]);
         }
         for (const cidr of want.addresses.filter((a) => !have.addresses.includes(a))) {
-            await run(ctx, ["ip", "addr", "add", cidr, "dev", name]);
+            // nodad: an IPv6 address would stay tentative (unusable) for a second or more while duplicate
+            // address detection runs; the subnet is the topology's own, so traffic flows at once.
+            await run(ctx, ["ip", "addr", "add", cidr, "dev", name, ...(familyOf(cidr) === 6 ? ["nodad"] : [])]);
         }
     }
     if (want.up !== undefined && want.up !== have.up) {

@@ -1,16 +1,19 @@
 // NatRule: MASQUERADE what leaves through an interface (`iptables -t nat -A POSTROUTING -o DEV
-// [-s CIDR] -j MASQUERADE`), tagged with the owner comment; see iptables.ts for how it is kept.
+// [-s CIDR] -j MASQUERADE`, or ip6tables for `family: 6`), tagged with the owner comment; see
+// iptables.ts for how it is kept.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { RuleInputs, ruleProvider } from "./iptables";
 import { ownerFor } from "./owner";
-import { CheckFailure, checkProperty, interfaceNameProblem, networkCidrProblem } from "./validate";
+import { CheckFailure, IpFamily, checkProperty, familyOf, interfaceNameProblem, isUnknown, networkPrefixProblem } from "./validate";
 
 export interface NatRuleArgs {
     /** The interface whose outgoing traffic is masqueraded, e.g. the uplink or the bridge. */
     outInterface: pulumi.Input<string>;
-    /** Only masquerade this source prefix, e.g. 10.0.0.0/24; default: every source. */
+    /** Only masquerade this source prefix, e.g. 10.0.0.0/24 (fd00::/64 with family 6); default: every source. */
     sourceCidr?: pulumi.Input<string>;
+    /** 4 (iptables, default) or 6 (ip6tables: NAT66). */
+    family?: pulumi.Input<IpFamily>;
     /** The namespace whose nat table holds the rule; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
     /** Take over an identical rule without our comment (it is replaced by the tagged one). */
@@ -30,9 +33,9 @@ export interface NatRuleOutputs extends NatRuleInputs {
     comment: string;
 }
 
-// iptables drops `-s 0.0.0.0/0` from what it prints, so such a rule would always look drifted.
+// iptables drops `-s 0.0.0.0/0` (ip6tables `-s ::/0`) from what it prints, so such a rule would always look drifted.
 function sourceCidrProblem(cidr: string): string | undefined {
-    const problem = networkCidrProblem(cidr);
+    const problem = networkPrefixProblem(cidr);
     return problem ?? (cidr.endsWith("/0") ? "/0 matches every source: leave sourceCidr unset instead" : undefined);
 }
 
@@ -42,6 +45,12 @@ export const natRuleProvider = ruleProvider<NatRuleInputs>({
         const failures: CheckFailure[] = [];
         checkProperty(failures, news, "outInterface", interfaceNameProblem, true);
         checkProperty(failures, news, "sourceCidr", sourceCidrProblem);
+        const family = news.family ?? 4;
+        if (typeof news.sourceCidr === "string" && !isUnknown(news.sourceCidr) && !isUnknown(family) &&
+            familyOf(news.sourceCidr) !== family) {
+            const reason = `${news.sourceCidr} is not an IPv${String(family)} prefix (family ${String(family)})`;
+            failures.push({ property: "sourceCidr", reason });
+        }
         return failures;
     },
     matches: (inputs) => [{ source: inputs.sourceCidr, outInterface: inputs.outInterface, target: "MASQUERADE" }],
@@ -53,6 +62,7 @@ export const natRuleProvider = ruleProvider<NatRuleInputs>({
 export class NatRule extends DynamicResource {
     declare readonly outInterface: pulumi.Output<string>;
     declare readonly sourceCidr: pulumi.Output<string | undefined>;
+    declare readonly family: pulumi.Output<IpFamily | undefined>;
     declare readonly netns: pulumi.Output<string | undefined>;
     declare readonly table: pulumi.Output<string>;
     declare readonly chain: pulumi.Output<string>;
@@ -61,7 +71,8 @@ export class NatRule extends DynamicResource {
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, {
-            ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
+            family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined,
+            comment: undefined,
         }, opts, "NatRule");
     }
 }

@@ -10,7 +10,7 @@ import { ownerFor, qualifiedId } from "./owner";
 import { LinkState, areVethPeers } from "./parse";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceCidrProblem,
+    CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceAddressProblem,
     interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput, unicastMacProblem,
 } from "./validate";
 
@@ -23,9 +23,9 @@ export interface VethPairArgs {
     peerName: pulumi.Input<string>;
     /** The namespace the peer lives in (made with `ip netns add`); default: `netns`. */
     peerNetns?: pulumi.Input<string>;
-    /** IPv4 addresses with prefix on `name`, e.g. ["10.0.0.1/24"]. */
+    /** IPv4 and IPv6 addresses with prefix on `name`, e.g. ["10.0.0.1/24"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
-    /** IPv4 addresses with prefix on the peer, e.g. ["10.0.0.2/24"]. */
+    /** IPv4 and IPv6 addresses with prefix on the peer, e.g. ["10.0.0.2/24", "fd00::2/64"]. */
     peerAddresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MTU of both ends. */
     mtu?: pulumi.Input<number>;
@@ -96,8 +96,8 @@ export function checkVethPair(news: Record<string, unknown>): { inputs: VethPair
     checkProperty(failures, news, "peerUp", booleanProblem);
     checkProperty(failures, news, "peerMac", unicastMacProblem);
     checkProperty(failures, news, "master", interfaceNameProblem);
-    checkListProperty(failures, news, "addresses", interfaceCidrProblem);
-    checkListProperty(failures, news, "peerAddresses", interfaceCidrProblem);
+    checkListProperty(failures, news, "addresses", interfaceAddressProblem);
+    checkListProperty(failures, news, "peerAddresses", interfaceAddressProblem);
     const peerNetns = news.peerNetns ?? news.netns;
     const clash = interfaceNameClashProblem(news.name, news.netns, news.peerName, peerNetns);
     if (clash) failures.push({ property: "peerName", reason: clash });
