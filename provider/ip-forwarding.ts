@@ -280,6 +280,13 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
 
     async read(id: string, props: IpForwardingOutputs) {
         if (!netnsExists(props.netns)) return {};
+        // State of the ip_forward version is read as that version read it; the next up replaces it.
+        if (!Array.isArray(props.interfaces)) {
+            const { stdout } = await run({ resource: "IpForwarding net.ipv4.ip_forward", netns: props.netns },
+                ["sysctl", "-n", "net.ipv4.ip_forward"]);
+            const current: SysctlValue = stdout.trim() === "1" ? "1" : "0";
+            return { id, props: { ...props, enabled: current === "1", current } };
+        }
         const keys = forwardingKeys(props);
         const current = await readKeys(context(props), keys);
         // Any key off its wanted value shows as the other `enabled`, so the next up sets them all again.

@@ -222,6 +222,12 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async read(id: string, props: RouteOutputs) {
+        // A version before route notes left our route with our protocol and no note at all: the state
+        // that records it is its owner's, so the note is written now (a note of another owner stays).
+        if (netnsExists(props.netns) && readNote(routeNote(props)) === undefined &&
+            (await readRoutes(context(props), props, true)).some((r) => routeMatches(r, props))) {
+            writeNote(routeNote(props), { owner: props.owner });
+        }
         const routes = noteIsOurs(props) ? await readRoutes(context(props), props) : [];
         const route = routes.find((r) => routeMatches(r, props)) ?? routes[0];
         if (!route) {
