@@ -3,15 +3,17 @@
 // of either end, destroys the whole pair, so the pair is one resource.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
-import { addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readLink } from "./link";
+import {
+    LinkInputs, LinkOutputs, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, linkProperties, markLink,
+    readLink,
+} from "./link";
 import { netnsExists, netnsPath, requireNetns } from "./netns";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
 import { LinkState, areVethPeers } from "./parse";
+import { describeProperties, unorderedList } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceCidrProblem,
-    interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput,
+    CheckFailure, booleanProblem, interfaceCidrProblem, interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem,
 } from "./validate";
 
 export interface VethPairArgs {
@@ -39,29 +41,29 @@ export interface VethPairArgs {
     adopt?: pulumi.Input<boolean>;
 }
 
-export interface VethPairInputs {
-    name: string;
-    netns?: string;
+export interface VethPairInputs extends LinkInputs {
     peerName: string;
     peerNetns?: string;
     addresses: string[];
     peerAddresses: string[];
-    mtu?: number;
-    up: boolean;
     peerUp: boolean;
     master?: string;
-    adopt?: boolean;
-    owner: string;
 }
 
-export interface VethPairOutputs extends VethPairInputs {
-    /** As read on the `name` end. */
-    mtu: number;
-    ifindex: number;
-    mac: string;
-    peerIfindex: number;
-    peerMac: string;
-}
+/** mtu, ifindex and mac as read on the `name` end. */
+export type VethPairOutputs = VethPairInputs & LinkOutputs & { peerIfindex: number; peerMac: string };
+
+export const vethPairProperties = describeProperties<VethPairInputs, VethPairOutputs>({
+    ...linkProperties,
+    peerName: { change: "replace", check: interfaceNameProblem, required: true },
+    peerNetns: { change: "replace", check: netnsNameProblem },
+    peerUp: { change: "update", check: booleanProblem, default: true },
+    master: { change: "update", check: interfaceNameProblem },
+    addresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
+    peerAddresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
+    peerIfindex: { output: true },
+    peerMac: { output: true },
+}, { deleteBeforeReplace: true });
 
 type Ends = { name: string; netns?: string; peerName: string; peerNetns?: string };
 
@@ -81,23 +83,13 @@ function outputsOf(inputs: VethPairInputs, end: LinkState, peer: LinkState): Vet
     };
 }
 
+/** The properties' checks, the peer's namespace defaulting to `netns`, and distinct names in one namespace. */
 export function checkVethPair(news: Record<string, unknown>): { inputs: VethPairInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkLinkProperties(failures, news);
-    checkProperty(failures, news, "peerName", interfaceNameProblem, true);
-    checkProperty(failures, news, "peerNetns", netnsNameProblem);
-    checkProperty(failures, news, "peerUp", booleanProblem);
-    checkProperty(failures, news, "master", interfaceNameProblem);
-    checkListProperty(failures, news, "addresses", interfaceCidrProblem);
-    checkListProperty(failures, news, "peerAddresses", interfaceCidrProblem);
+    const { inputs, failures } = vethPairProperties.check(news);
     const peerNetns = news.peerNetns ?? news.netns;
     const clash = interfaceNameClashProblem(news.name, news.netns, news.peerName, peerNetns);
     if (clash) failures.push({ property: "peerName", reason: clash });
-    const inputs = {
-        ...news, peerNetns, addresses: sortedListInput(news.addresses), peerAddresses: sortedListInput(news.peerAddresses),
-        up: news.up ?? true, peerUp: news.peerUp ?? true,
-    } as VethPairInputs;
-    return { inputs, failures };
+    return { inputs: { ...inputs, peerNetns } as VethPairInputs, failures };
 }
 
 /** Both ends as the kernel has them, when they still are one pair. */
@@ -132,11 +124,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: VethPairOutputs, news: VethPairInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["name", "peerName", "netns", "peerNetns"],
-            updateOn: ["addresses", "peerAddresses", "mtu", "up", "peerUp", "master"], observed: ["mtu"],
-            deleteBeforeReplace: true,
-        });
+        return vethPairProperties.diff(olds, news);
     },
 
     async create(inputs: VethPairInputs) {
@@ -203,11 +191,6 @@ export class VethPair extends DynamicResource {
     declare readonly peerMac: pulumi.Output<string>;
 
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
-        // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(name, {
-            netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
-            up: undefined, peerUp: undefined, master: undefined, ...args,
-            owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined, peerMac: undefined,
-        }, opts, "VethPair");
+        super(name, vethPairProperties.resourceProps(name, args), opts, "VethPair");
     }
 }
