@@ -2,9 +2,9 @@
 // [-s CIDR] -j MASQUERADE`), tagged with the owner comment; see iptables.ts for how it is kept.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { RuleInputs, ruleProvider } from "./iptables";
-import { ownerFor } from "./owner";
-import { CheckFailure, checkProperty, interfaceNameProblem, networkCidrProblem } from "./validate";
+import { RuleInputs, RuleOutputs, ruleProperties, ruleProvider } from "./iptables";
+import { describeProperties } from "./properties";
+import { interfaceNameProblem, networkCidrProblem } from "./validate";
 
 export interface NatRuleArgs {
     /** The interface whose outgoing traffic is masqueraded, e.g. the uplink or the bridge. */
@@ -22,12 +22,9 @@ export interface NatRuleInputs extends RuleInputs {
     sourceCidr?: string;
 }
 
-export interface NatRuleOutputs extends NatRuleInputs {
-    table: string;
-    chain: string;
+export interface NatRuleOutputs extends NatRuleInputs, RuleOutputs {
     /** The rule's words as `iptables -S` prints them after `-A POSTROUTING`. */
     spec: string[];
-    comment: string;
 }
 
 // iptables drops `-s 0.0.0.0/0` from what it prints, so such a rule would always look drifted.
@@ -36,17 +33,18 @@ function sourceCidrProblem(cidr: string): string | undefined {
     return problem ?? (cidr.endsWith("/0") ? "/0 matches every source: leave sourceCidr unset instead" : undefined);
 }
 
-export const natRuleProvider = ruleProvider<NatRuleInputs>({
-    typeName: "NatRule", table: "nat", chain: "POSTROUTING", atTop: false, replaceOn: ["outInterface", "sourceCidr"],
-    check(news) {
-        const failures: CheckFailure[] = [];
-        checkProperty(failures, news, "outInterface", interfaceNameProblem, true);
-        checkProperty(failures, news, "sourceCidr", sourceCidrProblem);
-        return failures;
-    },
+export const natRuleProperties = describeProperties<NatRuleInputs, NatRuleOutputs>({
+    ...ruleProperties,
+    outInterface: { change: "replace", check: interfaceNameProblem, required: true },
+    sourceCidr: { change: "replace", check: sourceCidrProblem },
+    spec: { output: true },
+}, { deleteBeforeReplace: true });
+
+export const natRuleProvider = ruleProvider<NatRuleInputs, NatRuleOutputs>({
+    typeName: "NatRule", table: "nat", chain: "POSTROUTING", atTop: false, properties: natRuleProperties,
     matches: (inputs) => [{ source: inputs.sourceCidr, outInterface: inputs.outInterface, target: "MASQUERADE" }],
     present: (specs) => ({ spec: specs[0] }),
-    recorded: (outputs) => (outputs.spec ? [outputs.spec as string[]] : []),
+    recorded: (outputs) => (outputs.spec ? [outputs.spec] : []),
 });
 
 /** A MASQUERADE rule, e.g. the recipe's `-o br_1` and `-o $send_dev` rules. */
@@ -60,8 +58,6 @@ export class NatRule extends DynamicResource {
     declare readonly comment: pulumi.Output<string>;
 
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined, comment: undefined,
-        }, opts, "NatRule");
+        super(name, natRuleProperties.resourceProps(name, args), opts, "NatRule");
     }
 }
