@@ -8,15 +8,12 @@
 // device, protocol).
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
-
 import { netnsExists } from "./netns";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
+import { describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
-import {
-    CheckFailure, booleanProblem, checkProperty, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem,
-} from "./validate";
+import { booleanProblem, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem } from "./validate";
 
 export interface RouteArgs {
     /** The namespace whose main table gets the route; default: the one `pulumi` runs in. */
@@ -113,26 +110,26 @@ async function readBack(ctx: RunContext, inputs: RouteInputs): Promise<RouteOutp
     return { ...inputs, dev: route.dev ?? "" };
 }
 
-export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "destination", routeDestinationProblem, true);
-    checkProperty(failures, news, "via", ipv4Problem, true);
-    checkProperty(failures, news, "dev", interfaceNameProblem);
-    checkProperty(failures, news, "metric", metricProblem);
-    checkProperty(failures, news, "adopt", booleanProblem);
-    return { inputs: news as unknown as RouteInputs, failures };
-}
+// A route is found by namespace, destination and metric: a new one of those is another route.
+export const routeProperties = describeProperties<RouteInputs, RouteOutputs>({
+    netns: { change: "replace", check: netnsNameProblem },
+    destination: { change: "replace", check: routeDestinationProblem, required: true },
+    via: { change: "update", check: ipv4Problem, required: true },
+    dev: { change: "update", check: interfaceNameProblem, observed: true },
+    metric: { change: "replace", check: metricProblem },
+    adopt: { check: booleanProblem },
+    owner: {},
+});
+
+export const checkRoute = routeProperties.check;
 
 export const routeProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: RouteInputs, news: Record<string, unknown>) {
-        return checkRoute(news);
+        return routeProperties.check(news);
     },
 
     async diff(_id: string, olds: RouteOutputs, news: RouteInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["netns", "destination", "metric"], updateOn: ["via", "dev"], observed: ["dev"],
-        });
+        return routeProperties.diff(olds, news);
     },
 
     async create(inputs: RouteInputs) {
@@ -182,8 +179,6 @@ export class Route extends DynamicResource {
     declare readonly metric: pulumi.Output<number | undefined>;
 
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
-        // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(name, { netns: undefined, dev: undefined, metric: undefined, ...args, owner: ownerFor(name) },
-            opts, "Route");
+        super(name, routeProperties.resourceProps(name, args), opts, "Route");
     }
 }
