@@ -15,12 +15,11 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
-
 import { netnsExists, netnsPath } from "./netns";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
+import { describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
-import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
+import { booleanProblem, netnsNameProblem } from "./validate";
 
 export type SysctlValue = "0" | "1";
 
@@ -114,6 +113,16 @@ export interface IpForwardingOutputs extends IpForwardingInputs {
     current: SysctlValue;
 }
 
+export const ipForwardingProperties = describeProperties<IpForwardingInputs, IpForwardingOutputs>({
+    netns: { change: "replace", check: netnsNameProblem },
+    enabled: { change: "update", check: booleanProblem, default: true },
+    owner: {},
+    previous: { output: true },
+    current: { output: true },
+});
+
+export const checkIpForwarding = ipForwardingProperties.check;
+
 const forwardKey = "net.ipv4.ip_forward";
 
 function context(inputs: { netns?: string }): RunContext {
@@ -149,20 +158,13 @@ async function applyForwarding(inputs: IpForwardingInputs): Promise<SysctlValue>
     return previous;
 }
 
-export function checkIpForwarding(news: Record<string, unknown>): { inputs: IpForwardingInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "enabled", booleanProblem);
-    return { inputs: { ...news, enabled: news.enabled ?? true } as IpForwardingInputs, failures };
-}
-
 export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: IpForwardingInputs, news: Record<string, unknown>) {
-        return checkIpForwarding(news);
+        return ipForwardingProperties.check(news);
     },
 
     async diff(_id: string, olds: IpForwardingOutputs, news: IpForwardingInputs) {
-        return diffProperties(olds as never, news as never, { replaceOn: ["netns"], updateOn: ["enabled"] });
+        return ipForwardingProperties.diff(olds, news);
     },
 
     async create(inputs: IpForwardingInputs) {
@@ -205,8 +207,6 @@ export class IpForwarding extends DynamicResource {
     declare readonly current: pulumi.Output<SysctlValue>;
 
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            netns: undefined, enabled: undefined, ...args, owner: ownerFor(name), previous: undefined, current: undefined,
-        }, opts, "IpForwarding");
+        super(name, ipForwardingProperties.resourceProps(name, args), opts, "IpForwarding");
     }
 }
