@@ -2,7 +2,7 @@
 // change replaces the object or updates it in place, and which are outputs only. Check, diff and the
 // keys a resource's constructor gives Pulumi all derive from it. The description is typed by the
 // resource's Inputs and Outputs: a misspelt, missing or extra property is a compile error.
-import { DiffOutcome, diffProperties } from "./diff";
+import { DiffOutcome, changedProperties, diffProperties } from "./diff";
 import { ownerFor } from "./owner";
 import { CheckFailure, checkListProperty, checkProperty, sortedListInput } from "./validate";
 
@@ -57,6 +57,8 @@ export interface Description<Inputs, Outputs extends Inputs> {
     check(news: Record<string, unknown>): { inputs: Inputs; failures: CheckFailure[] };
     /** The recorded outputs against new inputs: replaces, updates, unknown values as changes. */
     diff(olds: Outputs, news: Inputs): DiffOutcome;
+    /** Which of `keys` changed between recorded outputs and new inputs (unknowns count), e.g. those an update must act on. */
+    changed(olds: Outputs, news: Inputs, keys: (keyof Outputs & string)[]): string[];
     /**
      * The props a constructor gives Pulumi: a key for every property first (Pulumi makes outputs only
      * of the keys it is given; undefined ones are not sent), then the args, then the owner mark's name.
@@ -100,6 +102,9 @@ export function describeProperties<Inputs, Outputs extends Inputs>(
         },
         diff(olds, news) {
             return diffProperties(olds as Record<string, unknown>, news as Record<string, unknown>, spec);
+        },
+        changed(olds, news, keys) {
+            return changedProperties(olds as Record<string, unknown>, news as Record<string, unknown>, keys, spec.observed);
         },
         resourceProps(name, args) {
             return { ...Object.fromEntries(entries.map(([key]) => [key, undefined])), ...args, owner: ownerFor(name) };

@@ -13,13 +13,13 @@ import {
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
 import { DynamicResource } from "./dynamic";
-import { changedProperties, diffProperties } from "./diff";
 import { readLink } from "./link";
 import { requireNetns } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { cachedObjectPath, ensureObject, objectKey } from "./object-cache";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
+import { describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
     AttachMode, CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, isUnknown,
@@ -97,6 +97,28 @@ const identifierProblem = (name: unknown): string | undefined =>
 const pathProblem = (value: unknown): string | undefined =>
     typeof value === "string" && value.length > 0 ? undefined : "must be the path of a file";
 
+// objectHash (computed by check) and section (resolved by check from `program`) make a new object or
+// program re-attach; `prefixes` only refills the map. foreignProgram, recorded by read, makes up attach ours again.
+export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, XdpAttachmentOutputs>({
+    interface: { change: "replace", check: interfaceNameProblem, required: true },
+    netns: { change: "replace", check: netnsNameProblem },
+    objectPath: { change: "update", check: pathProblem },
+    source: { change: "update", check: pathProblem },
+    section: { change: "update", check: sectionNameProblem },
+    program: { change: "update", check: identifierProblem },
+    mode: { change: "update", check: xdpModeProblem, default: "auto" },
+    adopt: { check: booleanProblem },
+    objectHash: { change: "update" },
+    prefixes: { change: "update" }, // checked by checkPrefixes: its problems are named prefixes.map and prefixes.prefixes[i]
+    owner: {},
+    progId: { output: true },
+    tag: { output: true },
+    progName: { output: true },
+    effectiveMode: { output: true },
+    foreignProgram: { output: true, change: "update" },
+    mapIds: { output: true },
+}, { deleteBeforeReplace: true });
+
 /** The object file of the inputs: `objectPath`, or where the object cache keeps the build of `source`. */
 function objectFileOf(inputs: { objectPath?: string; source?: string }): string {
     return inputs.source === undefined ? inputs.objectPath! : cachedObjectPath(objectKey(fs.readFileSync(inputs.source)));
@@ -157,25 +179,18 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
     return "section" in resolved ? { objectHash, section: resolved.section } : { objectHash };
 }
 
+/** The properties' checks, one of objectPath and source, section or program, the prefixes, and the object itself. */
 export function checkXdpAttachment(news: Record<string, unknown>): { inputs: XdpAttachmentInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "interface", interfaceNameProblem, true);
-    checkProperty(failures, news, "netns", netnsNameProblem);
+    const { inputs, failures } = xdpAttachmentProperties.check(news);
     if ((news.objectPath === undefined) === (news.source === undefined)) {
         failures.push({ property: "objectPath", reason: "give either objectPath (a BPF object) or source (a C file)" });
     }
-    checkProperty(failures, news, "objectPath", pathProblem);
-    checkProperty(failures, news, "source", pathProblem);
-    checkProperty(failures, news, "section", sectionNameProblem);
-    checkProperty(failures, news, "program", identifierProblem);
-    checkProperty(failures, news, "mode", xdpModeProblem);
-    checkProperty(failures, news, "adopt", booleanProblem);
     if ((news.section ?? news.program) === undefined) {
         failures.push({ property: "section", reason: "section or program is required" });
     }
     const prefixes = checkPrefixes(failures, news.prefixes);
     const object = inspectObject(failures, news, prefixes);
-    return { inputs: { ...news, mode: news.mode ?? "auto", prefixes, ...object } as XdpAttachmentInputs, failures };
+    return { inputs: { ...inputs, prefixes, ...object }, failures };
 }
 
 function context(inputs: { interface: string; netns?: string }): RunContext {
@@ -329,11 +344,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"],
-            updateOn: ["objectPath", "source", "objectHash", "section", "program", "mode", "prefixes", "foreignProgram"],
-            deleteBeforeReplace: true,
-        });
+        return xdpAttachmentProperties.diff(olds, news);
     },
 
     async create(inputs: XdpAttachmentInputs) {
@@ -368,7 +379,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode", "foreignProgram"]).length > 0) {
+        if (!current || xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "foreignProgram"]).length > 0) {
             await attach(ctx, news, current);
         }
         const outs = await settle(ctx, news);
@@ -406,9 +417,6 @@ export class XdpAttachment extends DynamicResource {
     declare readonly mapIds: pulumi.Output<Record<string, number>>;
 
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined, progName: undefined,
-            effectiveMode: undefined, mapIds: undefined, foreignProgram: undefined,
-        }, opts, "XdpAttachment");
+        super(name, xdpAttachmentProperties.resourceProps(name, args), opts, "XdpAttachment");
     }
 }
