@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { LinkInputs, LinkOutputs, linkProperties } from "./link";
 import { LinkState } from "./parse";
-import { describeProperties, unorderedList } from "./properties";
+import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
 import { interfaceCidrProblem } from "./validate";
@@ -55,16 +55,10 @@ export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
     outputsOf,
 });
 
+export interface Bridge extends ResourceOutputs<BridgeOutputs> {}
+
 /** A Linux bridge, e.g. the recipe's br_1 with 10.0.0.1/24. */
 export class Bridge extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly addresses: pulumi.Output<string[]>;
-    declare readonly mtu: pulumi.Output<number>;
-    declare readonly up: pulumi.Output<boolean>;
-    declare readonly ifindex: pulumi.Output<number>;
-    declare readonly mac: pulumi.Output<string>;
-
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, bridgeProperties.resourceProps(name, args), opts, "Bridge");
     }

@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { RuleInputs, RuleOutputs, ruleProperties, ruleProvider } from "./iptables";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { interfaceNameProblem } from "./validate";
 
 export interface ForwardAcceptArgs {
@@ -42,15 +42,10 @@ export const forwardAcceptProvider = ruleProvider<ForwardAcceptInputs, ForwardAc
     recorded: (outputs) => outputs.specs ?? [],
 });
 
+export interface ForwardAccept extends ResourceOutputs<ForwardAcceptOutputs> {}
+
 /** Accepts forwarded traffic from and (established) to an interface, e.g. the recipe's br_1. */
 export class ForwardAccept extends DynamicResource {
-    declare readonly interface: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly table: pulumi.Output<string>;
-    declare readonly chain: pulumi.Output<string>;
-    declare readonly specs: pulumi.Output<string[][]>;
-    declare readonly comment: pulumi.Output<string>;
-
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, forwardAcceptProperties.resourceProps(name, args), opts, "ForwardAccept");
     }

@@ -17,7 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { netnsExists, netnsPath } from "./netns";
 import { qualifiedId } from "./owner";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import { booleanProblem, netnsNameProblem } from "./validate";
 
@@ -199,13 +199,10 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface IpForwarding extends ResourceOutputs<IpForwardingOutputs> {}
+
 /** net.ipv4.ip_forward in a namespace, e.g. on in the host namespace that bridges and NATs. */
 export class IpForwarding extends DynamicResource {
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly enabled: pulumi.Output<boolean>;
-    declare readonly previous: pulumi.Output<SysctlValue>;
-    declare readonly current: pulumi.Output<SysctlValue>;
-
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, ipForwardingProperties.resourceProps(name, args), opts, "IpForwarding");
     }

@@ -11,7 +11,7 @@ import {
 } from "./link";
 import { netnsExists, netnsPath } from "./netns";
 import { ownerMark } from "./owner";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import { booleanProblem, netnsNameProblem } from "./validate";
 
@@ -126,12 +126,10 @@ export const namespaceProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface Namespace extends ResourceOutputs<NamespaceOutputs> {}
+
 /** A persistent network namespace, e.g. the recipe's eXDP that holds the inner veth end. */
 export class Namespace extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly loUp: pulumi.Output<boolean>;
-    declare readonly path: pulumi.Output<string>;
-
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, namespaceProperties.resourceProps(name, args), opts, "Namespace");
     }

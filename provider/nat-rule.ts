@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { RuleInputs, RuleOutputs, ruleProperties, ruleProvider } from "./iptables";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { interfaceNameProblem, networkCidrProblem } from "./validate";
 
 export interface NatRuleArgs {
@@ -47,16 +47,10 @@ export const natRuleProvider = ruleProvider<NatRuleInputs, NatRuleOutputs>({
     recorded: (outputs) => (outputs.spec ? [outputs.spec] : []),
 });
 
+export interface NatRule extends ResourceOutputs<NatRuleOutputs> {}
+
 /** A MASQUERADE rule, e.g. the recipe's `-o br_1` and `-o $send_dev` rules. */
 export class NatRule extends DynamicResource {
-    declare readonly outInterface: pulumi.Output<string>;
-    declare readonly sourceCidr: pulumi.Output<string | undefined>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly table: pulumi.Output<string>;
-    declare readonly chain: pulumi.Output<string>;
-    declare readonly spec: pulumi.Output<string[]>;
-    declare readonly comment: pulumi.Output<string>;
-
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, natRuleProperties.resourceProps(name, args), opts, "NatRule");
     }

@@ -2,6 +2,7 @@
 // change replaces the object or updates it in place, and which are outputs only. Check, diff and the
 // keys a resource's constructor gives Pulumi all derive from it. The description is typed by the
 // resource's Inputs and Outputs: a misspelt, missing or extra property is a compile error.
+import type { Output } from "@pulumi/pulumi";
 import { DiffOutcome, changedProperties, diffProperties } from "./diff";
 import { ownerFor } from "./owner";
 import { CheckFailure, checkListProperty, checkProperty, sortedListInput } from "./validate";
@@ -41,7 +42,13 @@ export type Properties<Inputs, Outputs extends Inputs> = {
     readonly [K in keyof Outputs]-?: K extends keyof Inputs ? InputProperty<Inputs[K]> : OutputProperty;
 };
 
-/** A property of any kind, as describe reads it. */
+/**
+ * A resource class's outputs, one Output per property but the owner mark's name and adopt; merged into
+ * the class by an interface of the class's name (`export interface Bridge extends ResourceOutputs<BridgeOutputs> {}`).
+ */
+export type ResourceOutputs<Outputs> = { readonly [K in Exclude<keyof Outputs, "owner" | "adopt">]: Output<Outputs[K]> };
+
+/** A property of any kind, as describeProperties reads it. */
 interface AnyProperty {
     change?: "replace" | "update";
     check?: Problem<never> | UnorderedList<never>;

@@ -11,7 +11,7 @@ import { DynamicResource } from "./dynamic";
 import { netnsExists } from "./netns";
 import { qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import { booleanProblem, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem } from "./validate";
 
@@ -170,14 +170,10 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface Route extends ResourceOutputs<RouteOutputs> {}
+
 /** An IPv4 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
 export class Route extends DynamicResource {
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly destination: pulumi.Output<string>;
-    declare readonly via: pulumi.Output<string>;
-    declare readonly dev: pulumi.Output<string>;
-    declare readonly metric: pulumi.Output<number | undefined>;
-
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, routeProperties.resourceProps(name, args), opts, "Route");
     }

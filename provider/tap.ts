@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { LinkInputs, LinkOutputs, linkProperties } from "./link";
 import { LinkState } from "./parse";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { singleLinkProvider } from "./single-link";
 import { interfaceNameProblem } from "./validate";
 
@@ -49,16 +49,10 @@ export const tapProvider = singleLinkProvider<TapInputs, TapOutputs>({
     outputsOf,
 });
 
+export interface Tap extends ResourceOutputs<TapOutputs> {}
+
 /** A tap device, e.g. the recipe's tap_1 as a port of br_1. */
 export class Tap extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly mtu: pulumi.Output<number>;
-    declare readonly up: pulumi.Output<boolean>;
-    declare readonly master: pulumi.Output<string | undefined>;
-    declare readonly ifindex: pulumi.Output<number>;
-    declare readonly mac: pulumi.Output<string>;
-
     constructor(name: string, args: TapArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, tapProperties.resourceProps(name, args), opts, "Tap");
     }

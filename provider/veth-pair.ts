@@ -10,7 +10,7 @@ import {
 import { netnsExists, netnsPath, requireNetns } from "./netns";
 import { qualifiedId } from "./owner";
 import { LinkState, areVethPeers } from "./parse";
-import { describeProperties, unorderedList } from "./properties";
+import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { RunContext, run } from "./runner";
 import {
     CheckFailure, booleanProblem, interfaceCidrProblem, interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem,
@@ -173,23 +173,10 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface VethPair extends ResourceOutputs<VethPairOutputs> {}
+
 /** A veth pair, e.g. the recipe's veth_1a (on br_1) and veth_1b (in eXDP). */
 export class VethPair extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly peerName: pulumi.Output<string>;
-    declare readonly peerNetns: pulumi.Output<string | undefined>;
-    declare readonly addresses: pulumi.Output<string[]>;
-    declare readonly peerAddresses: pulumi.Output<string[]>;
-    declare readonly mtu: pulumi.Output<number>;
-    declare readonly up: pulumi.Output<boolean>;
-    declare readonly peerUp: pulumi.Output<boolean>;
-    declare readonly master: pulumi.Output<string | undefined>;
-    declare readonly ifindex: pulumi.Output<number>;
-    declare readonly mac: pulumi.Output<string>;
-    declare readonly peerIfindex: pulumi.Output<number>;
-    declare readonly peerMac: pulumi.Output<string>;
-
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, vethPairProperties.resourceProps(name, args), opts, "VethPair");
     }

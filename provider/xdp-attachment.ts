@@ -19,7 +19,7 @@ import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { cachedObjectPath, ensureObject, objectKey } from "./object-cache";
 import { qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
-import { describeProperties } from "./properties";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
     AttachMode, CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, isUnknown,
@@ -399,23 +399,10 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface XdpAttachment extends ResourceOutputs<XdpAttachmentOutputs> {}
+
 /** An XDP program attached to an interface, e.g. bpf/xdp_stats.o on the recipe's veth_1a. */
 export class XdpAttachment extends DynamicResource {
-    declare readonly interface: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly objectPath: pulumi.Output<string | undefined>;
-    declare readonly source: pulumi.Output<string | undefined>;
-    declare readonly section: pulumi.Output<string>;
-    declare readonly program: pulumi.Output<string | undefined>;
-    declare readonly mode: pulumi.Output<XdpMode>;
-    declare readonly objectHash: pulumi.Output<string>;
-    declare readonly prefixes: pulumi.Output<PrefixList | undefined>;
-    declare readonly progId: pulumi.Output<number>;
-    declare readonly tag: pulumi.Output<string>;
-    declare readonly progName: pulumi.Output<string>;
-    declare readonly effectiveMode: pulumi.Output<XdpState["mode"]>;
-    declare readonly mapIds: pulumi.Output<Record<string, number>>;
-
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, xdpAttachmentProperties.resourceProps(name, args), opts, "XdpAttachment");
     }
