@@ -24,6 +24,7 @@ export interface InputProperty<T> {
     change?: "replace" | "update";
     /** Skipped for an absent value and for an unknown one (preview): that one is checked at `up`. */
     check?: NonNullable<T> extends readonly (infer Item)[] ? UnorderedList<Item> | Problem<NonNullable<T>> : Problem<NonNullable<T>>;
+    /** A missing value is a failure (a list's absence means empty). */
     required?: boolean;
     /** The value recorded when the input is absent. */
     default?: T;
@@ -58,19 +59,21 @@ interface AnyProperty {
     output?: true;
 }
 
+/** Makes an args key that is no input (a misspelt or forgotten property) a compile error. */
+export type NoExtraKeys<Args, Inputs> = { [K in Exclude<keyof Args, keyof Inputs>]: never };
+
 export interface Description<Inputs, Outputs extends Inputs> {
-    readonly properties: Properties<Inputs, Outputs>;
     /** Every bad input named by its property; the inputs with defaults applied and lists sorted. */
     check(news: Record<string, unknown>): { inputs: Inputs; failures: CheckFailure[] };
     /** The recorded outputs against new inputs: replaces, updates, unknown values as changes. */
     diff(olds: Outputs, news: Inputs): DiffOutcome;
-    /** Which of `keys` changed between recorded outputs and new inputs (unknowns count), e.g. those an update must act on. */
+    /** Which of `keys` changed from the recorded outputs (unknowns count), e.g. those an update must act on. */
     changed(olds: Outputs, news: Inputs, keys: (keyof Outputs & string)[]): string[];
     /**
      * The props a constructor gives Pulumi: a key for every property first (Pulumi makes outputs only
      * of the keys it is given; undefined ones are not sent), then the args, then the owner mark's name.
      */
-    resourceProps(name: string, args: object): Record<string, unknown>;
+    resourceProps<Args extends object>(name: string, args: Args & NoExtraKeys<Args, Inputs>): Record<string, unknown>;
 }
 
 function isList(check: AnyProperty["check"]): check is UnorderedList<never> {
@@ -78,8 +81,8 @@ function isList(check: AnyProperty["check"]): check is UnorderedList<never> {
 }
 
 /**
- * The description of a resource (not `describe`: mocha has that name). `deleteBeforeReplace` when the replacement would collide with the
- * old object (same name, same owner mark).
+ * The description of a resource (not named `describe`: mocha's is global in tests). `deleteBeforeReplace`
+ * when a replacement would collide with the old object (same name, same owner mark).
  */
 export function describeProperties<Inputs, Outputs extends Inputs>(
     properties: Properties<Inputs, Outputs>, { deleteBeforeReplace = false }: { deleteBeforeReplace?: boolean } = {},
@@ -92,7 +95,6 @@ export function describeProperties<Inputs, Outputs extends Inputs>(
         observed: entries.filter(([, p]) => p.observed).map(([key]) => key), deleteBeforeReplace,
     };
     return {
-        properties,
         check(news) {
             const failures: CheckFailure[] = [];
             const inputs: Record<string, unknown> = { ...news };

@@ -71,6 +71,9 @@ describe("Property descriptions (check, diff and constructor keys from one descr
         const outputReplaces: Properties<ThingInputs, ThingOutputs> = { ...thingProperties, ifindex: { output: true, change: "replace" } };
         // @ts-expect-error a list rule on a property that is no list
         const listOnScalar: Properties<ThingInputs, ThingOutputs> = { ...thingProperties, name: { check: unorderedList(interfaceNameProblem) } };
+        const args: { name: string; adress: string[] } = { name: "a", adress: [] };
+        // @ts-expect-error an arg that is no input
+        expect(thing.resourceProps("res", args)).to.include({ name: "a" });
         expect([misspelt, missing, outputReplaces, listOnScalar]).to.have.length(4);
     });
 });
