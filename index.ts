@@ -14,3 +14,4 @@ export { Tap, TapArgs, TapOutputs } from "./provider/tap";
 export { VethPair, VethPairArgs, VethPairOutputs } from "./provider/veth-pair";
 export { PrefixList, XdpAttachment, XdpAttachmentArgs, XdpAttachmentOutputs } from "./provider/xdp-attachment";
 export { XdpMode } from "./provider/validate";
+export { OffloadChange, ProgramView } from "./provider/offload";

@@ -10,6 +10,7 @@ export = async () => {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
         vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
         xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, effectiveXdpMode: egress.effectiveXdpMode,
-        xdpMapIds: egress.xdpMapIds, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
+        xdpMapIds: egress.xdpMapIds, xdpProgramView: egress.xdpProgramView, xdpOffloads: egress.xdpOffloads,
+        xdpOffloadChanges: egress.xdpOffloadChanges, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
     };
 };

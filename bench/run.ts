@@ -22,7 +22,7 @@ import {
     Recipe, attachRecipeXdp, detachRecipeXdp, forwardAcceptCommands, recipeCommands, recipeOf, recipeTeardownCommands, runCommands,
     setRecipeGro,
 } from "./recipe";
-import { BenchResults, BenchSettings, renderReport } from "./report";
+import { BenchResults, BenchSettings, recipeNativeGroLabel, recipeNativeLabel, renderReport } from "./report";
 import { renderLatencyPlot } from "./plot";
 import { measureScale, newScaleStack } from "./scale";
 import { ThroughputCase, measureThroughput } from "./throughput";
@@ -205,6 +205,8 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     await other.engine.pulumi(["up", "--yes", "--skip-preview"]);
     const otherOut = await other.outputs();
 
+    const nativeOut = defaultMode === "native" ? mainOut : otherOut;
+
     step("latency");
     await setRecipe({ mode: defaultMode, gro: false });
     const paths: PingPath[] = [
@@ -234,10 +236,10 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
             tcpCounters: () => tcpCountersOf(mainOut),
         },
         recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
-        recipeCase("hand-built recipe + XDP, native", { mode: "native", gro: false }),
-        recipeCase("hand-built recipe + XDP, native, GRO on veth_1a", { mode: "native", gro: true }),
+        recipeCase(recipeNativeLabel, { mode: "native", gro: false }),
+        recipeCase(recipeNativeGroLabel, { mode: "native", gro: true }),
         {
-            label: `egress-xdp, ${otherMode}`, clientNetns: other.namespace, server: otherLab.serverAddress,
+            label: otherMode === "native" ? "egress-xdp, native (GRO managed)" : `egress-xdp, ${otherMode}`, clientNetns: other.namespace, server: otherLab.serverAddress,
             tcpCounters: () => tcpCountersOf(otherOut),
         },
         { label: "direct (lab host, no extra hop)", clientNetns: stackLab.host, server: stackLab.serverAddress },
@@ -269,7 +271,10 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     return {
         quick: settings === quickSettings, settings, command, startedAt: startedAt.toISOString(),
         durationSeconds: (Date.now() - startedAt.getTime()) / 1000, loadBefore, loadAfter: loadAverage(), machine,
-        defaultMode, otherMode, latency, spacedLatency, throughput, programCost, controlPlane, scale, scaleWithoutCheckpoints,
+        defaultMode, otherMode, nativeOffloads: {
+            programView: nativeOut.xdpProgramView, offloads: nativeOut.xdpOffloads, offloadChanges: nativeOut.xdpOffloadChanges,
+        },
+        latency, spacedLatency, throughput, programCost, controlPlane, scale, scaleWithoutCheckpoints,
     };
 }
 

@@ -16,6 +16,7 @@ import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
 import { PrefixList, XdpAttachment } from "../provider/xdp-attachment";
+import { OffloadChange, ProgramView } from "../provider/offload";
 import { CheckFailure, XdpMode, formatIpv4, isUnknown, networkOf, parseCidr } from "../provider/validate";
 import {
     ForwardAcceptChoice, ResolvedArgs, argProblems, dropListMap, egressXdpDefaults, forwardAcceptWanted, hostProblems,
@@ -93,7 +94,8 @@ type Outputs = {
     vethOuter: pulumi.Output<string>; vethInner: pulumi.Output<string>; outerAddress: pulumi.Output<string>;
     innerAddress: pulumi.Output<string>; xdpProgramId: pulumi.Output<number>; xdpProgramTag: pulumi.Output<string>;
     effectiveXdpMode: pulumi.Output<string>; xdpMapIds: pulumi.Output<Record<string, number>>;
-    hostNetns: pulumi.Output<string>; execPrefix: pulumi.Output<string[]>;
+    xdpProgramView: pulumi.Output<ProgramView>; xdpOffloads: pulumi.Output<Record<string, string>>;
+    xdpOffloadChanges: pulumi.Output<OffloadChange[]>; hostNetns: pulumi.Output<string>; execPrefix: pulumi.Output<string[]>;
 };
 
 export class EgressXdp extends pulumi.ComponentResource<Outputs> {
@@ -110,6 +112,12 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
     readonly effectiveXdpMode: pulumi.Output<string>;
     /** The program's maps by name, for reading its counters (components/counters.ts). */
     readonly xdpMapIds: pulumi.Output<Record<string, number>>;
+    /** What the program is called with: "wire frames" (native) or "super-packets" (generic). */
+    readonly xdpProgramView: pulumi.Output<ProgramView>;
+    /** The outer veth's managed offload features as the kernel has them, e.g. { "generic-receive-offload": "on" }. */
+    readonly xdpOffloads: pulumi.Output<Record<string, string>>;
+    /** What the attachment changed on the outer veth (and puts back): [{ feature, found, set }]. */
+    readonly xdpOffloadChanges: pulumi.Output<OffloadChange[]>;
     /** The namespace that plays the host ("" for the one pulumi runs in). */
     readonly hostNetns: pulumi.Output<string>;
     /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
@@ -131,6 +139,9 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         this.xdpProgramTag = output("xdpProgramTag");
         this.effectiveXdpMode = output("effectiveXdpMode");
         this.xdpMapIds = output("xdpMapIds");
+        this.xdpProgramView = output("xdpProgramView");
+        this.xdpOffloads = output("xdpOffloads");
+        this.xdpOffloadChanges = output("xdpOffloadChanges");
         this.hostNetns = output("hostNetns");
         this.execPrefix = output("execPrefix");
     }
@@ -212,6 +223,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
             namespace: namespace.name, bridge: bridge.name, tap: tap.name, vethOuter: veth.name, vethInner: veth.peerName,
             outerAddress: pulumi.output(outerAddress), innerAddress: pulumi.output(innerAddress),
             xdpProgramId: xdp.progId, xdpProgramTag: xdp.tag, effectiveXdpMode: xdp.effectiveMode, xdpMapIds: xdp.mapIds,
+            xdpProgramView: xdp.programView, xdpOffloads: xdp.offloads, xdpOffloadChanges: xdp.offloadChanges,
             hostNetns: pulumi.output(host ?? ""), execPrefix: namespace.name.apply((ns) => ["ip", "netns", "exec", ns]),
         };
         this.registerOutputs(outputs);

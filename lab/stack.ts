@@ -6,6 +6,7 @@ import { XdpCounters, readCounters } from "../components/counters";
 import { run } from "../provider/runner";
 import { Engine, newEngine, projectRoot } from "./engine";
 import { Lab } from "./host";
+import type { OffloadChange } from "../provider/offload";
 
 /** Stack config keys of project egress-xdp (see Pulumi.yaml); dropPrefixes is a list. */
 export type StackConfig = Record<string, string | string[]>;
@@ -23,6 +24,9 @@ export interface StackOutputs {
     xdpProgramTag: string;
     effectiveXdpMode: string;
     xdpMapIds: Record<string, number>;
+    xdpProgramView?: string;
+    xdpOffloads?: Record<string, string>;
+    xdpOffloadChanges?: OffloadChange[];
     execPrefix: string[];
 }
 

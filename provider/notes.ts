@@ -5,6 +5,7 @@
 // as the objects are.
 import * as fs from "fs";
 import * as path from "path";
+import type { OffloadChange } from "./offload";
 
 export const notesDir = "/run/egress-xdp/notes";
 
@@ -19,6 +20,8 @@ export interface Note {
     owner: string;
     /** For an XDP attachment: the program id, once known. */
     progId?: number;
+    /** For an XDP attachment: the offload features it changed, recorded before each change. */
+    offloadChanges?: OffloadChange[];
 }
 
 /** One file per object; "@self" (no namespace name may hold '@') stands for the namespace pulumi runs in. */

@@ -17,6 +17,10 @@ import { readLink } from "./link";
 import { requireNetns } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { cachedObjectPath, ensureObject, objectKey } from "./object-cache";
+import {
+    OffloadChange, OffloadState, ProgramView, effectiveOffloads, manageOffloads, offloadsDrifted, programViewOf, readFeatures,
+    restoreOffloads,
+} from "./offload";
 import { qualifiedId } from "./owner";
 import { LinkState, XdpState } from "./parse";
 import { ResourceOutputs, describeProperties } from "./properties";
@@ -84,6 +88,12 @@ export interface XdpAttachmentOutputs extends XdpAttachmentInputs {
     foreignProgram?: { progId: number; name: string };
     /** The program's maps by (kernel, 15-character) name. */
     mapIds: Record<string, number>;
+    /** What the program is called with: wire frames (native) or GSO super-packets (generic). */
+    programView: ProgramView;
+    /** The interface's managed offload features as the kernel has them, e.g. generic-receive-offload: "on". */
+    offloads: Record<string, string>;
+    /** What this resource changed on the interface (provider/offload.ts); put back on delete and in generic mode. */
+    offloadChanges: OffloadChange[];
 }
 
 const sectionNameProblem = (name: unknown): string | undefined =>
@@ -117,6 +127,9 @@ export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, X
     effectiveMode: { output: true },
     foreignProgram: { output: true, change: "update" },
     mapIds: { output: true },
+    programView: { output: true },
+    offloads: { output: true }, // drift in them is found by offloadsDrifted
+    offloadChanges: { output: true },
 }, { deleteBeforeReplace: true });
 
 /** The object file of the inputs: `objectPath`, or where the object cache keeps the build of `source`. */
@@ -285,10 +298,12 @@ async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInf
 }
 
 /** The outputs for our program as the kernel reports it. */
-async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState): Promise<XdpAttachmentOutputs> {
+async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState, offload: OffloadState):
+    Promise<XdpAttachmentOutputs> {
     const maps = await programMaps(ctx, xdp.progId);
     return {
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
+        programView: programViewOf(xdp.mode), ...offload,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
         prefixes: inputs.prefixes && {
             map: inputs.prefixes.map, prefixes: await readPrefixes(ctx, prefixMapOf(ctx, inputs.prefixes, maps)),
@@ -296,23 +311,34 @@ async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpSta
     };
 }
 
-/** After an attach: read the program back, fill its drop-list, return the outputs. */
-async function settle(ctx: RunContext, inputs: XdpAttachmentInputs): Promise<XdpAttachmentOutputs> {
+/**
+ * After an attach: read the program back, bring the offloads to what its mode wants (recording the
+ * changes in the attach note first), fill its drop-list, return the outputs.
+ */
+async function settle(ctx: RunContext, inputs: XdpAttachmentInputs, recorded: OffloadChange[]): Promise<XdpAttachmentOutputs> {
     const xdp = (await requireLink(ctx, inputs.interface)).xdp;
     if (!xdp) {
         throw new Error(`${ctx.resource}: ip reported success but no XDP program is attached to ${inputs.interface}; ` +
             "run `pulumi up` again");
     }
+    const offload = await manageOffloads(ctx, inputs.interface, xdp.mode, recorded,
+        (offloadChanges) => writeNote(attachNote(inputs), { owner: inputs.owner, progId: xdp.progId, offloadChanges }));
     if (inputs.prefixes) await applyPrefixes(ctx, inputs.prefixes, await programMaps(ctx, xdp.progId));
-    return observe(ctx, inputs, xdp);
+    return observe(ctx, inputs, xdp, offload);
+}
+
+/** The offload state as it is now, with the changes recorded earlier; read and refresh change nothing. */
+async function currentOffloads(ctx: RunContext, props: XdpAttachmentOutputs): Promise<OffloadState> {
+    return { offloads: effectiveOffloads(await readFeatures(ctx, props.interface)), offloadChanges: props.offloadChanges ?? [] };
 }
 
 // What read records when another program replaced ours: its identity in foreignProgram, which no
 // input has, so `pulumi refresh` shows the drift and the next `pulumi up` attaches ours again.
-function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState): XdpAttachmentOutputs {
+function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState, offload: OffloadState): XdpAttachmentOutputs {
     return {
         ...props, foreignProgram: { progId: xdp.progId, name: xdp.name }, progId: xdp.progId, tag: xdp.tag,
-        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, prefixes: undefined,
+        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, prefixes: undefined, programView: programViewOf(xdp.mode),
+        ...offload,
     };
 }
 
@@ -344,7 +370,9 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
-        return xdpAttachmentProperties.diff(olds, news);
+        const outcome = xdpAttachmentProperties.diff(olds, news);
+        // Offloads a refresh found changed behind our back: the update sets them again.
+        return { ...outcome, changes: outcome.changes || offloadsDrifted(olds.effectiveMode, olds.offloads) };
     },
 
     async create(inputs: XdpAttachmentInputs) {
@@ -356,10 +384,12 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 `(${current.name}, ${current.mode} mode) that this resource did not attach; it was left attached. Detach it ` +
                 `(\`ip link set dev ${inputs.interface} xdp off\`) or set \`adopt: true\` to replace it with this program.`);
         }
-        writeNote(attachNote(inputs), { owner: inputs.owner });
+        // Offload changes an interrupted run of ours recorded are still ours to put back.
+        const note = readNote(attachNote(inputs));
+        const recorded = note?.owner === inputs.owner ? note.offloadChanges ?? [] : [];
+        writeNote(attachNote(inputs), { owner: inputs.owner, offloadChanges: recorded });
         await attach(ctx, inputs, current);
-        const outs = await settle(ctx, inputs);
-        writeNote(attachNote(inputs), { owner: inputs.owner, progId: outs.progId });
+        const outs = await settle(ctx, inputs, recorded);
         return { id: qualifiedId(inputs.netns, inputs.interface), outs };
     },
 
@@ -367,7 +397,10 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         const ctx = context(props);
         const xdp = (await readLink(ctx, props.interface))?.xdp;
         if (!xdp) return {};
-        return { id, props: xdp.progId === props.progId ? await observe(ctx, props, xdp) : foreignOutputs(props, xdp) };
+        const offload = await currentOffloads(ctx, props);
+        return {
+            id, props: xdp.progId === props.progId ? await observe(ctx, props, xdp, offload) : foreignOutputs(props, xdp, offload),
+        };
     },
 
     async update(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
@@ -382,9 +415,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         if (!current || xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "foreignProgram"]).length > 0) {
             await attach(ctx, news, current);
         }
-        const outs = await settle(ctx, news);
-        writeNote(attachNote(news), { owner: news.owner, progId: outs.progId });
-        return { outs };
+        return { outs: await settle(ctx, news, olds.offloadChanges ?? []) };
     },
 
     async delete(_id: string, props: XdpAttachmentOutputs) {
@@ -392,8 +423,13 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         // The note first: a delete killed after the detach would leave it behind, as the next refresh
         // finds no program and forgets this resource; one killed before the detach is retried by id.
         removeNote(attachNote(props));
-        const xdp = (await readLink(ctx, props.interface))?.xdp;
+        const link = await readLink(ctx, props.interface);
+        if (!link) return;
+        // What we changed is ours to put back, whoever's program is attached now; before the detach, so
+        // a refresh after a delete killed in between (which forgets this resource) finds nothing left to undo.
+        await restoreOffloads(ctx, props.interface, props.offloadChanges ?? []);
         // Only the program we attached; a foreign one recorded by refresh is not ours to remove.
+        const xdp = link.xdp;
         if (!xdp || xdp.progId !== props.progId || props.foreignProgram) return;
         await run(ctx, xdpDetachArgv(props.interface, attachModeOf(ctx, xdp)));
     },

@@ -5,6 +5,7 @@ import { XdpCounters, readCounters } from "../components/counters";
 import { readLink } from "../provider/link";
 import { LinkState, parseRoutes } from "../provider/parse";
 import { run } from "../provider/runner";
+import { OffloadChange, effectiveOffloads, nativeOffloads, readFeatures } from "../provider/offload";
 
 interface StackOutputs {
     namespace: string;
@@ -14,6 +15,8 @@ interface StackOutputs {
     vethInner: string;
     hostNetns: string;
     xdpMapIds: Record<string, number>;
+    xdpProgramView?: string;
+    xdpOffloadChanges?: OffloadChange[];
 }
 
 const projectRoot = path.resolve(__dirname, "..", "..");
@@ -41,6 +44,22 @@ function describeCounters(counters: XdpCounters): string[] {
     return lines.length > 0 ? lines : ["  (no counters: the program has no maps this view knows)"];
 }
 
+/** The outer veth's managed offloads as the kernel has them now, what egress-xdp changed, and the program's view. */
+async function describeOffloads(host: { resource: string; netns?: string }, outputs: StackOutputs): Promise<string> {
+    const changes = outputs.xdpOffloadChanges ?? [];
+    const features = await readFeatures(host, outputs.vethOuter).catch(() => ({}));
+    const names = [...new Set([...Object.keys(nativeOffloads), ...changes.map((c) => c.feature)])];
+    const parts = names.map((name) => {
+        const change = changes.find((c) => c.feature === name);
+        const why = change ? `set ${change.set ? "on" : "off"} by egress-xdp, found ${change.found ? "on" : "off"}, put back on destroy`
+            : "not changed by egress-xdp";
+        return `${name} ${effectiveOffloads(features, [name])[name]} (${why})`;
+    });
+    const view = outputs.xdpProgramView === "wire frames" ? "one wire-size frame per call"
+        : outputs.xdpProgramView === "super-packets" ? "one GSO super-packet (up to 64 kB) per call" : "unknown";
+    return `  offloads   ${parts.join("; ")}\n  program    sees ${view}`;
+}
+
 async function main(stack: string | undefined): Promise<void> {
     const pulumi = path.join(projectRoot, "scripts", "pulumi");
     const args = ["stack", "output", "--json", ...(stack ? ["--stack", stack] : [])];
@@ -56,6 +75,7 @@ async function main(stack: string | undefined): Promise<void> {
     console.log(`  namespace  ${outputs.namespace}`);
     console.log(describeLink("inner veth", await readLink(inner, outputs.vethInner)));
     console.log(`  route      ${route ? `default via ${route.gateway} dev ${route.dev}` : "MISSING default route"}`);
+    console.log(await describeOffloads(host, outputs));
     console.log("XDP counters (live):");
     console.log(describeCounters(await readCounters(outputs.hostNetns, outputs.xdpMapIds)).join("\n"));
 }

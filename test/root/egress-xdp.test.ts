@@ -6,6 +6,7 @@ import { tmpdir } from "os";
 import * as path from "path";
 import { packetsSeen } from "../../components/counters";
 import { readLink } from "../../provider/link";
+import { ethtoolFeaturesArgv, parseEthtoolFeatures } from "../../provider/offload";
 import { projectRoot } from "../../lab/engine";
 import { useLab } from "../helpers/kernel-suite";
 import { inNs } from "../helpers/lab";
@@ -49,6 +50,29 @@ describe("EgressXdp end to end (engine, root tier)", function () {
 
         await s.engine.pulumi(["preview", "--expect-no-changes"]);
         await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
+    });
+
+    it("native mode: GRO on on veth_1a while the program sees wire frames, previews stay empty, generic puts it back", async function () {
+        const s = await stack("native", { xdpMode: "native" });
+        await s.engine.pulumi(["up", "--yes"]);
+        const gro = async () => parseEthtoolFeatures((await inNs(lab().host, ethtoolFeaturesArgv("veth_1a"))).stdout)["generic-receive-offload"];
+        const groChange = { feature: "generic-receive-offload", found: false, set: true };
+        expect(await s.outputs()).to.deep.include({
+            effectiveXdpMode: "native", xdpProgramView: "wire frames", xdpOffloads: { "generic-receive-offload": "on" }, xdpOffloadChanges: [groChange],
+        });
+        expect(await gro()).to.include({ active: true, requested: true });
+        const exchange = await tcpExchange(lab().upstream, lab().serverAddress, s.namespace, "hello through native xdp");
+        expect(exchange.received).to.equal("hello through native xdp");
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
+        await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
+
+        await s.engine.pulumi(["config", "set", "xdpMode", "generic"]);
+        await s.engine.pulumi(["up", "--yes"]);
+        expect(await s.outputs()).to.deep.include({
+            effectiveXdpMode: "generic", xdpProgramView: "super-packets", xdpOffloads: { "generic-receive-offload": "off" }, xdpOffloadChanges: [],
+        });
+        expect(await gro(), "back as it was found").to.include({ active: false, requested: false });
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
     });
 
     it("drops the config's prefixes and counts the drops", async function () {

@@ -3,6 +3,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { prefixDrops, statsCounters, verdictCounters, xdpAttachArgv } from "../../provider/bpf";
 import { readLink } from "../../provider/link";
+import { ethtoolFeaturesArgv, parseEthtoolFeatures } from "../../provider/offload";
 import { RunContext, run } from "../../provider/runner";
 import {
     XdpAttachmentOutputs, checkXdpAttachment, dumpMap, xdpAttachmentProvider as provider,
@@ -191,6 +192,62 @@ describe("XdpAttachment (kernel)", function () {
         expect((await attached())?.progId).to.equal(restored.progId);
         await provider.delete!(created.id, restored);
         expect(await attached()).to.equal(undefined);
+    }));
+
+    /** xv0's GRO as the kernel has it, and as ethtool would set it for the test. */
+    const gro = async () => parseEthtoolFeatures((await inNs(lab().host, ethtoolFeaturesArgv("xv0"))).stdout)["generic-receive-offload"];
+    const setGro = (on: boolean) => inNs(lab().host, ["ethtool", "-K", "xv0", "generic-receive-offload", on ? "on" : "off"]);
+    const groChange = { feature: "generic-receive-offload", found: false, set: true };
+
+    it("native mode turns GRO on and records it; drift shows in refresh and is repaired; generic and delete put it back", withPair(async () => {
+        expect(await gro(), "a fresh veth").to.include({ active: false, requested: false });
+        const created = await provider.create!(inputsFor({ mode: "auto" }));
+        let outs = created.outs as XdpAttachmentOutputs;
+        expect(outs).to.deep.include({
+            effectiveMode: "native", programView: "wire frames", offloads: { "generic-receive-offload": "on" }, offloadChanges: [groChange],
+        });
+        expect(await gro()).to.include({ active: true, requested: true });
+        expect(await provider.read!(created.id, outs)).to.deep.equal({ id: created.id, props: outs });
+        expect(await provider.diff!(created.id, outs, inputsFor({ mode: "auto" }))).to.deep.include({ changes: false });
+
+        // Someone turns it off: refresh shows it, the next up turns it on again and keeps what was first found.
+        await setGro(false);
+        const refreshed = (await provider.read!(created.id, outs)).props as XdpAttachmentOutputs;
+        expect(refreshed.offloads).to.deep.equal({ "generic-receive-offload": "off" });
+        expect(await provider.diff!(created.id, refreshed, inputsFor({ mode: "auto" }))).to.deep.include({ changes: true, replaces: [] });
+        outs = (await provider.update!(created.id, refreshed, inputsFor({ mode: "auto" }))).outs as XdpAttachmentOutputs;
+        expect(outs).to.deep.include({ progId: refreshed.progId, offloadChanges: [groChange] });
+        expect(await gro()).to.include({ active: true });
+
+        // An interrupted create that attached and changed GRO before pulumi recorded it: the attach note
+        // holds the change, so the next create still knows GRO was off before.
+        const again = (await provider.create!(inputsFor({ mode: "auto" }))).outs as XdpAttachmentOutputs;
+        expect(again.offloadChanges).to.deep.equal([groChange]);
+
+        const generic = (await provider.update!(created.id, again, inputsFor({ mode: "generic" }))).outs as XdpAttachmentOutputs;
+        expect(generic).to.deep.include({
+            effectiveMode: "generic", programView: "super-packets", offloads: { "generic-receive-offload": "off" }, offloadChanges: [],
+        });
+        expect(await gro(), "switched to generic").to.include({ active: false, requested: false });
+        const native = (await provider.update!(created.id, generic, inputsFor())).outs as XdpAttachmentOutputs;
+        expect(native.offloadChanges).to.deep.equal([groChange]);
+        expect(await gro()).to.include({ active: true });
+        await provider.delete!(created.id, native);
+        expect(await attached()).to.equal(undefined);
+        expect(await gro(), "after delete").to.include({ active: false, requested: false });
+    }));
+
+    it("leaves GRO alone where it was on before: nothing recorded, still on after generic and delete", withPair(async () => {
+        await setGro(true);
+        const created = await provider.create!(inputsFor());
+        const outs = created.outs as XdpAttachmentOutputs;
+        expect(outs).to.deep.include({ offloads: { "generic-receive-offload": "on" }, offloadChanges: [] });
+        const generic = (await provider.update!(created.id, outs, inputsFor({ mode: "generic" }))).outs as XdpAttachmentOutputs;
+        expect(generic).to.deep.include({ offloads: { "generic-receive-offload": "on" }, offloadChanges: [] });
+        expect(await gro(), "switched to generic").to.include({ active: true, requested: true });
+        await provider.delete!(created.id, generic);
+        expect(await gro(), "after delete").to.include({ active: true, requested: true });
+        await setGro(false); // the test's own setting, undone before the pair goes
     }));
 
     it("BPF_PROG_TEST_RUN: xdp_stats passes and counts, xdp_droplist drops a listed destination", withPair(async () => {
