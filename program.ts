@@ -11,6 +11,8 @@ export = async () => {
         vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
         xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, effectiveXdpMode: egress.effectiveXdpMode,
         xdpMapIds: egress.xdpMapIds, xdpProgramView: egress.xdpProgramView, xdpOffloads: egress.xdpOffloads,
-        xdpOffloadChanges: egress.xdpOffloadChanges, hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
+        xdpOffloadChanges: egress.xdpOffloadChanges, xdpIngressProgramId: egress.xdpIngressProgramId, xdpIngressMode: egress.xdpIngressMode,
+        xdpIngressMapIds: egress.xdpIngressMapIds, pinDir: egress.pinDir, pinnedMaps: egress.pinnedMaps,
+        hostNetns: egress.hostNetns, execPrefix: egress.execPrefix,
     };
 };

@@ -46,11 +46,14 @@ export function icmpEchoFrame(source: string, destination: string): Buffer {
     return ipv4Frame(1, source, destination, icmp);
 }
 
+/** The ports of tcpSegmentFrame's segments by default: a client's to an iperf3 server. */
+export const segmentPorts = { source: 40000, destination: 5201 };
+
 /** A full-size TCP data segment (ACK|PSH, 1460 bytes of payload): a 1514-byte frame. */
-export function tcpSegmentFrame(source: string, destination: string): Buffer {
+export function tcpSegmentFrame(source: string, destination: string, ports = segmentPorts): Buffer {
     const tcp = Buffer.alloc(20 + 1460);
-    tcp.writeUInt16BE(40000, 0);
-    tcp.writeUInt16BE(5201, 2);
+    tcp.writeUInt16BE(ports.source, 0);
+    tcp.writeUInt16BE(ports.destination, 2);
     tcp.writeUInt32BE(1, 4);
     tcp.writeUInt32BE(1, 8);
     tcp.writeUInt8(5 << 4, 12);

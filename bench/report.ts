@@ -288,8 +288,8 @@ ${modesText(r)}
 ## 3. Program cost
 
 Every program in \`bpf/\` under BPF_PROG_TEST_RUN: \`${r.programCost.argv.join(" ")}\`, the median of
-${s.programCost.runs} run(s) of bpftool's mean per run. The programs and maps are pinned in a bpffs mounted on a
-temporary directory for the measurement only. Drop-list programs have ${r.programCost.prefixes.length} prefixes loaded
+${s.programCost.runs} run(s) of bpftool's mean per run. The programs and maps are pinned in a bpffs of a private
+mount namespace made for the measurement only. The ISN pair has one flow in \`isn_offsets\` (ingress gets the reversed frames). Drop-list programs have ${r.programCost.prefixes.length} prefixes loaded
 (${r.programCost.prefixes.join(", ")}); *listed* frames go to 198.19.1.1, the others to 198.19.0.1.
 
 ${table(["program", "frame", "verdict", "ns per packet (median)", "fastest run", "runs (ns)"],

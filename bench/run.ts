@@ -204,6 +204,9 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const other = await make.stack(otherLab, otherMode, { xdpMode: otherMode });
     await other.engine.pulumi(["up", "--yes", "--skip-preview"]);
     const otherOut = await other.outputs();
+    const isnLab = await make.lab(`an egress-xdp stack with the ISN pair in ${defaultMode} mode`);
+    const isn = await make.stack(isnLab, "isn", { xdpProgram: "bpf/xdp_isn_egress.c", xdpIngressProgram: "bpf/xdp_isn_ingress.c" });
+    await isn.engine.pulumi(["up", "--yes", "--skip-preview"]);
 
     const nativeOut = defaultMode === "native" ? mainOut : otherOut;
 
@@ -235,6 +238,11 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
             label: `egress-xdp, ${defaultMode} (default)`, clientNetns: main.namespace, server: stackLab.serverAddress,
             tcpCounters: () => tcpCountersOf(mainOut),
         },
+        // Next to the default: the same stack with the ISN pair instead of xdp_stats.
+        {
+            label: `egress-xdp + ISN pair (xdp_isn_egress/ingress), ${defaultMode}`, clientNetns: isn.namespace,
+            server: isnLab.serverAddress,
+        },
         recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
         recipeCase(recipeNativeLabel, { mode: "native", gro: false }),
         recipeCase(recipeNativeGroLabel, { mode: "native", gro: true }),
@@ -247,7 +255,7 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     // Servers live as long as every case could take, then `timeout` ends them even if this process died.
     const serverSeconds = cases.length * settings.throughput.rounds * (settings.throughput.seconds + 10) + 60;
     const servers = [];
-    for (const lab of [stackLab, recipeLab, otherLab]) servers.push(await startIperfServer(lab, serverSeconds));
+    for (const lab of [stackLab, recipeLab, otherLab, isnLab]) servers.push(await startIperfServer(lab, serverSeconds));
     const throughput = await measureThroughput(cases, settings.throughput);
     for (const server of servers) await server.stop();
 

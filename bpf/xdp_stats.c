@@ -16,12 +16,13 @@ struct counter {
 	__u64 bytes;
 };
 
-/* Per-CPU, so the hot path needs no atomic instructions; readers sum the CPUs. */
+/* Per-CPU, so the hot path needs no atomic instructions; readers sum the CPUs. Pinned by name. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, SLOT_COUNT);
 	__type(key, __u32);
 	__type(value, struct counter);
+	__uint(pinning, LIBBPF_PIN_BY_NAME); /* counters outlive a program swap */
 } stats SEC(".maps");
 
 static __always_inline __u32 slot_of(void *data, void *data_end)

@@ -7,14 +7,18 @@ import { EgressXdpArgs } from "./egress-xdp";
 export const configKeys = [
     "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
     "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
+    "xdpIngressProgram", "xdpIngressSection", "xdpIngressMode", "bpffsRoot", "xdpMaps",
 ] as const;
+
+/** The keys whose values are lists (read as objects); the others are strings. */
+const listKeys: readonly string[] = ["dropPrefixes", "xdpMaps"];
 
 /** Reads the stack config; values are checked by the component, not here. */
 export function readConfig(config: pulumi.Config): EgressXdpArgs {
     const values: Record<string, unknown> = {};
     for (const key of configKeys) {
         // Pulumi.yaml's default for an unset optional string is "", which means "not set" here.
-        values[key] = key === "dropPrefixes" ? config.getObject<string[]>(key) : config.get(key) || undefined;
+        values[key] = listKeys.includes(key) ? config.getObject<unknown[]>(key) : config.get(key) || undefined;
     }
     return values as unknown as EgressXdpArgs;
 }

@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from "fs";
 import * as path from "path";
 import { readBpfObject, resolveSection } from "../provider/bpf";
 import { readLink } from "../provider/link";
+import { MapFill, checkMapFills } from "../provider/map-fill";
 import { netnsExists } from "../provider/netns";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
@@ -28,13 +29,15 @@ export const egressXdpDefaults = {
     // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
     // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
     xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: "auto" as ForwardAcceptChoice | boolean,
+    xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf", xdpMaps: [] as MapFill[],
 };
 
 /** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
 export const dropListMap = "drop_prefixes";
 
 /** Args with every default filled in, as plain values (unknown ones: the preview's unknown marker). */
-export type ResolvedArgs = typeof egressXdpDefaults & { sendDev: string; hostNetns?: string };
+export type ResolvedArgs = typeof egressXdpDefaults &
+    { sendDev: string; hostNetns?: string; xdpIngressProgram?: string; xdpIngressMode?: XdpMode };
 
 /**
  * Whether filter/FORWARD (`iptables -S FORWARD`) forwards everything without rules of ours: policy
@@ -74,6 +77,15 @@ export function programMaps(program: string): string[] {
 
 const known = (...values: unknown[]): boolean => values.every((value) => !isUnknown(value));
 
+/** Adds the problems of a program key and its section key; true when there are none. */
+function programProblems(failures: CheckFailure[], key: string, sectionKey: string, program: string, section: string): boolean {
+    const problem = !existsSync(program) ? { property: key, reason: `${program} does not exist` }
+        : !/\.(c|o)$/.test(program) ? { property: key, reason: "must be a .c source or a .o object" }
+        : sectionProblem(program, section) && { property: sectionKey, reason: sectionProblem(program, section)! };
+    if (problem) failures.push(problem);
+    return !problem;
+}
+
 /**
  * Every problem with the args that can be seen without looking at the host; `xdpProgram` is absolute.
  * Unknown values (args that are Outputs not yet resolved) are skipped, and checked when they resolve.
@@ -90,6 +102,9 @@ export function argProblems(a: ResolvedArgs): CheckFailure[] {
     checkProperty(failures, values, "outerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "innerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "xdpMode", xdpModeProblem, true);
+    checkProperty(failures, values, "xdpIngressMode", xdpModeProblem);
+    checkProperty(failures, values, "bpffsRoot", (root: unknown) => typeof root === "string" && path.isAbsolute(root)
+        ? undefined : `"${String(root)}" is not an absolute path like /sys/fs/bpf`);
     checkListProperty(failures, values, "dropPrefixes", networkCidrProblem);
     const choice = a.forwardAccept;
     if (typeof choice !== "boolean" && !(forwardAcceptChoices as readonly unknown[]).includes(choice)) {
@@ -111,12 +126,19 @@ export function argProblems(a: ResolvedArgs): CheckFailure[] {
     });
     if (a.namespace === a.hostNetns) failures.push({ property: "namespace", reason: "must differ from hostNetns" });
     const program = a.xdpProgram;
-    if (!existsSync(program)) failures.push({ property: "xdpProgram", reason: `${program} does not exist` });
-    else if (!/\.(c|o)$/.test(program)) failures.push({ property: "xdpProgram", reason: "must be a .c source or a .o object" });
-    else if (known(a.xdpSection)) {
-        const problem = sectionProblem(program, a.xdpSection);
-        if (problem) failures.push({ property: "xdpSection", reason: problem });
-        else if (known(a.dropPrefixes) && a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
+    if (a.xdpIngressProgram !== undefined && known(a.xdpIngressSection)) {
+        programProblems(failures, "xdpIngressProgram", "xdpIngressSection", a.xdpIngressProgram, a.xdpIngressSection);
+    }
+    const { fills, problems } = known(a.xdpMaps) ? checkMapFills(a.xdpMaps) : { fills: [], problems: [] };
+    failures.push(...problems.map((p) => ({ ...p, property: p.property.replace(/^maps/, "xdpMaps") })));
+    if (known(a.xdpSection) && programProblems(failures, "xdpProgram", "xdpSection", program, a.xdpSection)) {
+        const declared = programMaps(program);
+        for (const [i, fill] of (fills ?? []).entries()) {
+            if (!declared.includes(fill.map)) {
+                failures.push({ property: `xdpMaps[${i}]`, reason: `${program} has no map ${fill.map}; its maps: ${declared.join(", ") || "none"}` });
+            }
+        }
+        if (known(a.dropPrefixes) && a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
             failures.push({
                 property: "dropPrefixes",
                 reason: `${program} has no map ${dropListMap} to hold them; use bpf/xdp_droplist.c or leave dropPrefixes empty`,

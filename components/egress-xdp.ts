@@ -3,21 +3,23 @@
 // before the bridge, NAT and the uplink (`sendDev`) send it on.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { mkdirSync, readFileSync } from "fs";
+import { mkdirSync } from "fs";
 import * as path from "path";
 import { clangArgv } from "../provider/bpf";
+import { BpfPinDir } from "../provider/bpf-pin-dir";
 import { Bridge } from "../provider/bridge";
 import { ForwardAccept } from "../provider/forward-accept";
 import { IpForwarding } from "../provider/ip-forwarding";
 import { Namespace } from "../provider/namespace";
 import { NatRule } from "../provider/nat-rule";
-import { cachedObjectPath, objectCacheDir, objectKey } from "../provider/object-cache";
+import { MapFill } from "../provider/map-fill";
+import { buildInputs, cachedObjectPath, objectCacheDir, objectKey } from "../provider/object-cache";
 import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
-import { PrefixList, XdpAttachment } from "../provider/xdp-attachment";
+import { XdpAttachment } from "../provider/xdp-attachment";
 import { OffloadChange, ProgramView } from "../provider/offload";
-import { CheckFailure, XdpMode, formatIpv4, isUnknown, networkOf, parseCidr } from "../provider/validate";
+import { CheckFailure, XdpMode, formatIpv4, networkOf, parseCidr } from "../provider/validate";
 import {
     ForwardAcceptChoice, ResolvedArgs, argProblems, dropListMap, egressXdpDefaults, forwardAcceptWanted, hostProblems,
 } from "./egress-xdp-args";
@@ -52,6 +54,25 @@ export interface EgressXdpArgs {
     xdpSection?: pulumi.Input<string>;
     /** The mode requested: generic (default), native, or auto (native, else generic). */
     xdpMode?: pulumi.Input<XdpMode>;
+    /**
+     * An XDP program for the inner veth end, which receives the traffic entering the namespace (e.g.
+     * bpf/xdp_isn_ingress.c); a C file or an object, like xdpProgram (plain value). Default: none.
+     */
+    xdpIngressProgram?: string;
+    /** The ELF section of the ingress program. Default "xdp". */
+    xdpIngressSection?: pulumi.Input<string>;
+    /** The ingress program's mode. Default: xdpMode. */
+    xdpIngressMode?: pulumi.Input<XdpMode>;
+    /**
+     * Where the bpffs is (mounted there by `up` if it is not, unmounted by `destroy` then). Both
+     * programs' pinned maps live in bpffsRoot/egress-xdp/<project>/<stack>/<name>/tc/globals.
+     */
+    bpffsRoot?: pulumi.Input<string>;
+    /**
+     * Maps of the egress program filled from config, e.g. { map: "allowed_ports", key: "be16",
+     * value: "u64", entries: [{ key: 443, value: 1 }] } (layouts: provider/map-fill.ts).
+     */
+    xdpMaps?: pulumi.Input<MapFill[]>;
     /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
     dropPrefixes?: pulumi.Input<pulumi.Input<string>[]>;
     /**
@@ -95,7 +116,11 @@ type Outputs = {
     innerAddress: pulumi.Output<string>; xdpProgramId: pulumi.Output<number>; xdpProgramTag: pulumi.Output<string>;
     effectiveXdpMode: pulumi.Output<string>; xdpMapIds: pulumi.Output<Record<string, number>>;
     xdpProgramView: pulumi.Output<ProgramView>; xdpOffloads: pulumi.Output<Record<string, string>>;
-    xdpOffloadChanges: pulumi.Output<OffloadChange[]>; hostNetns: pulumi.Output<string>; execPrefix: pulumi.Output<string[]>;
+    xdpOffloadChanges: pulumi.Output<OffloadChange[]>;
+    xdpIngressProgramId: pulumi.Output<number>; xdpIngressMode: pulumi.Output<string>;
+    xdpIngressMapIds: pulumi.Output<Record<string, number>>; pinDir: pulumi.Output<string>;
+    pinnedMaps: pulumi.Output<Record<string, string>>;
+    hostNetns: pulumi.Output<string>; execPrefix: pulumi.Output<string[]>;
 };
 
 export class EgressXdp extends pulumi.ComponentResource<Outputs> {
@@ -118,6 +143,13 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
     readonly xdpOffloads: pulumi.Output<Record<string, string>>;
     /** What the attachment changed on the outer veth (and puts back): [{ feature, found, set }]. */
     readonly xdpOffloadChanges: pulumi.Output<OffloadChange[]>;
+    /** The ingress program on the inner veth end (0 and "" when there is none). */
+    readonly xdpIngressProgramId: pulumi.Output<number>;
+    readonly xdpIngressMode: pulumi.Output<string>;
+    readonly xdpIngressMapIds: pulumi.Output<Record<string, number>>;
+    /** The stack's directory in bpffs, and the maps pinned there by name (`bpftool map dump pinned PATH`). */
+    readonly pinDir: pulumi.Output<string>;
+    readonly pinnedMaps: pulumi.Output<Record<string, string>>;
     /** The namespace that plays the host ("" for the one pulumi runs in). */
     readonly hostNetns: pulumi.Output<string>;
     /** argv that runs a command inside the namespace, e.g. [...execPrefix, "ping", "198.51.100.1"]. */
@@ -142,6 +174,11 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         this.xdpProgramView = output("xdpProgramView");
         this.xdpOffloads = output("xdpOffloads");
         this.xdpOffloadChanges = output("xdpOffloadChanges");
+        this.xdpIngressProgramId = output("xdpIngressProgramId");
+        this.xdpIngressMode = output("xdpIngressMode");
+        this.xdpIngressMapIds = output("xdpIngressMapIds");
+        this.pinDir = output("pinDir");
+        this.pinnedMaps = output("pinnedMaps");
         this.hostNetns = output("hostNetns");
         this.execPrefix = output("execPrefix");
     }
@@ -156,6 +193,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
         const given = { ...egressXdpDefaults, ...defined } as Record<string, unknown>;
         given.xdpProgram = path.resolve(root, String(given.xdpProgram));
+        if (given.xdpIngressProgram !== undefined) given.xdpIngressProgram = path.resolve(root, String(given.xdpIngressProgram));
         // Outputs are checked when they resolve; until then the checks skip them as unknown.
         const isOutput = (value: unknown): boolean => pulumi.Output.isInstance(value);
         const lazy = Object.keys(given).filter((key) =>
@@ -209,21 +247,32 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
             netns: arg<string>("namespace"), destination: "default", via: pulumi.output(outerAddress).apply((cidr) => cidr.split("/")[0]),
         }, child([veth]));
 
-        const program = this.programInput(name, a.xdpProgram, child());
-        // No prefixes, no map to fill (the statistics program has none).
-        const prefixes = isUnknown(a.dropPrefixes) || a.dropPrefixes.length > 0
-            ? pulumi.output(arg<string[]>("dropPrefixes")).apply((list) => list.length > 0 ? { map: dropListMap, prefixes: list } : undefined)
-            : undefined;
+        const pins = new BpfPinDir(`${name}-bpf-pins`, {
+            root: arg<string>("bpffsRoot"), subdir: `egress-xdp/${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
+        }, child());
+        // The ingress program first: a flow the egress program starts must find its replies handled.
+        const ingress = a.xdpIngressProgram === undefined ? undefined : new XdpAttachment(`${name}-xdp-ingress`, {
+            interface: arg<string>("vethInner"), netns: arg<string>("namespace"),
+            ...this.programInput(`${name}-xdp-ingress`, a.xdpIngressProgram, child()), section: arg<string>("xdpIngressSection"),
+            mode: arg<XdpMode>(a.xdpIngressMode === undefined ? "xdpMode" : "xdpIngressMode"), pinDir: pins.path,
+        }, child([veth, pins]));
+        // The drop-list is one map filled from config: its prefixes are LPM keys, its values the program's
+        // counters. Always set, so an emptied list empties the map (a program without the map needs none).
+        const maps = pulumi.all([arg<string[]>("dropPrefixes"), arg<MapFill[]>("xdpMaps")]).apply(([prefixes, fills]): MapFill[] =>
+            [{ map: dropListMap, key: "lpm4", entries: prefixes.map((prefix) => ({ key: prefix })) }, ...fills]);
         const xdp = new XdpAttachment(`${name}-xdp`, {
-            interface: arg<string>("vethOuter"), netns: host, ...program, section: arg<string>("xdpSection"),
-            mode: arg<XdpMode>("xdpMode"), ...(prefixes ? { prefixes: prefixes as pulumi.Output<PrefixList> } : {}),
-        }, child([veth]));
+            interface: arg<string>("vethOuter"), netns: host, ...this.programInput(`${name}-xdp`, a.xdpProgram, child()),
+            section: arg<string>("xdpSection"), mode: arg<XdpMode>("xdpMode"), pinDir: pins.path, maps,
+        }, child([veth, pins, ...(ingress ? [ingress] : [])]));
 
         const outputs: Outputs = {
             namespace: namespace.name, bridge: bridge.name, tap: tap.name, vethOuter: veth.name, vethInner: veth.peerName,
             outerAddress: pulumi.output(outerAddress), innerAddress: pulumi.output(innerAddress),
             xdpProgramId: xdp.progId, xdpProgramTag: xdp.tag, effectiveXdpMode: xdp.effectiveMode, xdpMapIds: xdp.mapIds,
             xdpProgramView: xdp.programView, xdpOffloads: xdp.offloads, xdpOffloadChanges: xdp.offloadChanges,
+            xdpIngressProgramId: ingress?.progId ?? pulumi.output(0), xdpIngressMode: ingress?.effectiveMode ?? pulumi.output(""),
+            xdpIngressMapIds: ingress?.mapIds ?? pulumi.output<Record<string, number>>({}), pinDir: pins.path,
+            pinnedMaps: pulumi.all([xdp.pinnedMaps, ingress?.pinnedMaps ?? {}]).apply(([egress, inbound]) => ({ ...inbound, ...egress })),
             hostNetns: pulumi.output(host ?? ""), execPrefix: namespace.name.apply((ns) => ["ip", "netns", "exec", ns]),
         };
         this.registerOutputs(outputs);
@@ -233,17 +282,18 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
     /**
      * The attachment's program input. A C source is compiled with clang by a local.Command into the
      * object cache (provider/object-cache.ts); its trigger is the object's key (the source's hash), so
-     * an edit shows in preview as a rebuild and an in-place update of the attachment, and the
-     * attachment rebuilds an object the cache lost. A prebuilt object is used as it is.
+     * an edit (of it or of a header it includes by "name") shows in preview as a rebuild and an in-place
+     * update of the attachment, and the attachment rebuilds an object the cache lost. A prebuilt object
+     * is used as it is. `resource`: the attachment's name (the build is `resource`-build).
      */
-    private programInput(name: string, program: string, opts: pulumi.CustomResourceOptions):
+    private programInput(resource: string, program: string, opts: pulumi.CustomResourceOptions):
         { source: pulumi.Output<string> } | { objectPath: string } {
         const relative = pathForState(program);
         if (!program.endsWith(".c")) return { objectPath: relative };
-        const key = objectKey(readFileSync(program));
+        const key = objectKey(buildInputs(program));
         const objectPath = cachedObjectPath(key);
         mkdirSync(objectCacheDir(), { recursive: true });
-        const build = new command.local.Command(`${name}-xdp-build`, {
+        const build = new command.local.Command(`${resource}-build`, {
             // No shell: clang's argv is the interpreter and the output path its last argument. The
             // command runs where the program runs, like the attachment's provider.
             interpreter: clangArgv(relative, objectPath).slice(0, -1),

@@ -1,6 +1,7 @@
 // An egress-xdp stack (the root program) in a lab host: the real engine on a throwaway backend, the
 // stack config pointing at the lab host and its uplink; for the tests and the benchmarks.
 import { readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
 import * as path from "path";
 import { XdpCounters, readCounters } from "../components/counters";
 import { run } from "../provider/runner";
@@ -27,6 +28,11 @@ export interface StackOutputs {
     xdpProgramView?: string;
     xdpOffloads?: Record<string, string>;
     xdpOffloadChanges?: OffloadChange[];
+    xdpIngressProgramId: number;
+    xdpIngressMode: string;
+    xdpIngressMapIds: Record<string, number>;
+    pinDir: string;
+    pinnedMaps: Record<string, string>;
     execPrefix: string[];
 }
 
@@ -45,7 +51,9 @@ export interface LabStack {
 
 /** The config a lab stack starts from: the lab's host netns and uplink, a namespace named for the lab. */
 export function labStackConfig(lab: Lab, name: string, overrides: StackConfig = {}): StackConfig {
-    return { hostNetns: lab.host, sendDev: lab.uplink, namespace: lab.netnsName(`i${name}`), ...overrides };
+    // A bpffs of the stack's own (mounted by up, unmounted by destroy), never the machine's /sys/fs/bpf.
+    const bpffsRoot = path.join(tmpdir(), `egress-xdp-bpffs-${name}-${lab.id}`);
+    return { hostNetns: lab.host, sendDev: lab.uplink, namespace: lab.netnsName(`i${name}`), bpffsRoot, ...overrides };
 }
 
 /** Writes a stack config with `pulumi config set-all` (lists by --path, e.g. dropPrefixes[0]). */

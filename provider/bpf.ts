@@ -117,14 +117,16 @@ export function attachModes(mode: XdpMode, current: AttachMode | undefined): Att
 /**
  * The argv that loads `section` of an object and attaches it. `replace` (ip -force) swaps out the
  * program attached in the same mode in one step; without it the kernel refuses to overwrite one.
- * iproute2 mounts a bpffs for its pin directories: TC_BPF_MNT plus a private mount namespace make
- * that mount a throwaway that vanishes with the command, so nothing is left under /sys/fs/bpf.
+ * iproute2 pins the maps declared with LIBBPF_PIN_BY_NAME below TC_BPF_MNT (in tc/globals), reusing
+ * pins it finds there, and mounts a bpffs there when it is none. `pinned`: bpffsDir is a directory in a
+ * mounted bpffs that keeps the pins (see provider/bpf-pin-dir.ts); otherwise a private mount namespace
+ * makes iproute2's mount a throwaway that vanishes with the command, so nothing is left anywhere.
  */
 export function xdpAttachArgv(options: {
-    dev: string; mode: AttachMode; objectPath: string; section: string; replace: boolean; bpffsDir: string;
+    dev: string; mode: AttachMode; objectPath: string; section: string; replace: boolean; bpffsDir: string; pinned?: boolean;
 }): string[] {
     return [
-        "unshare", "--mount", "--propagation", "private", "env", `TC_BPF_MNT=${options.bpffsDir}`,
+        ...(options.pinned ? [] : ["unshare", "--mount", "--propagation", "private"]), "env", `TC_BPF_MNT=${options.bpffsDir}`,
         "ip", ...(options.replace ? ["-force"] : []), "link", "set", "dev", options.dev,
         options.mode === "native" ? "xdpdrv" : "xdpgeneric", "obj", options.objectPath, "sec", options.section,
     ];
@@ -218,6 +220,16 @@ export const verdictSlots = ["passed", "dropped"] as const;
 export function verdictCounters(entries: MapEntry[]): { passed: number; dropped: number } {
     const bySlot = countersBySlot(entries, verdictSlots);
     return { passed: bySlot.passed[0] ?? 0, dropped: bySlot.dropped[0] ?? 0 };
+}
+
+/** The keys of bpf/isn.h's counter maps (enum isn_slot), in order. */
+export const isnCounterSlots = ["tcpSegments", "newFlows", "rewritten", "fullChecksum", "partialChecksum"] as const;
+export type IsnSlot = (typeof isnCounterSlots)[number];
+
+/** xdp_isn_egress.c's or xdp_isn_ingress.c's counters, from a dump of its isn_*_counters map. */
+export function isnCounters(entries: MapEntry[]): Record<IsnSlot, number> {
+    const bySlot = countersBySlot(entries, isnCounterSlots);
+    return Object.fromEntries(isnCounterSlots.map((slot) => [slot, bySlot[slot][0] ?? 0])) as Record<IsnSlot, number>;
 }
 
 /** The bytes of an IPv4 LPM trie key (struct ipv4_lpm_key): prefix length in host order, address in network order. */

@@ -1,6 +1,6 @@
 // Notes in /run/egress-xdp that tie a kernel object to the resource making it while the object cannot
 // say so itself: a link between `ip link add` and the write of its owner mark, a namespace before its
-// lo is marked, an XDP program (which never carries a mark). A create interrupted in between (pulumi
+// lo is marked, an XDP program (which never carries a mark), a bpffs mount (neither). A create interrupted in between (pulumi
 // killed) leaves the note, and the next create knows the object as its own. /run is emptied at boot,
 // as the objects are.
 import * as fs from "fs";
@@ -11,7 +11,7 @@ export const notesDir = "/run/egress-xdp/notes";
 
 /** What a note is about: an object `name` in namespace `netns` (absent: the one pulumi runs in). */
 export interface NoteKey {
-    kind: "link" | "xdp";
+    kind: "link" | "xdp" | "bpffs";
     netns?: string;
     name: string;
 }

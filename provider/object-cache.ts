@@ -13,7 +13,15 @@ export function objectCacheDir(): string {
     return path.join(process.env.EGRESS_XDP_CACHE || "/var/cache/egress-xdp", "objects");
 }
 
-/** The key of the object built from `source` (its content): what the build reads and how it is built. */
+/** What a build of `source` reads: its content and that of the headers it includes by "name". */
+export function buildInputs(source: string): Buffer {
+    const text = fs.readFileSync(source);
+    const headers = [...text.toString("utf8").matchAll(/^#include "([^"]+)"/gm)]
+        .map((m) => fs.readFileSync(path.resolve(path.dirname(source), m[1])));
+    return Buffer.concat([text, ...headers]);
+}
+
+/** The key of the object built from `source` (its build inputs): what the build reads and how it is built. */
 export function objectKey(sourceContent: Buffer | string): string {
     return createHash("sha256").update(JSON.stringify(clangArgv("SOURCE", "OBJECT"))).update("\0").update(sourceContent)
         .digest("hex").slice(0, 32);
@@ -28,7 +36,7 @@ export function cachedObjectPath(key: string): string {
  * temporary file and renames it, so a reader never sees half an object).
  */
 export async function ensureObject(ctx: RunContext, source: string): Promise<string> {
-    const object = cachedObjectPath(objectKey(fs.readFileSync(source)));
+    const object = cachedObjectPath(objectKey(buildInputs(source)));
     if (fs.existsSync(object)) return object;
     fs.mkdirSync(objectCacheDir(), { recursive: true });
     await run({ resource: ctx.resource }, clangArgv(source, object));

@@ -1,6 +1,7 @@
 // The providers of the package's dynamic resources by type, for Pulumi's dynamic-provider process:
 // every resource's `__provider` (provider/dynamic.ts) finds this module as `egress-xdp/providers`.
 import * as pulumi from "@pulumi/pulumi";
+import { bpfPinDirProvider } from "./bpf-pin-dir";
 import { bridgeProvider } from "./bridge";
 import { servedProvider } from "./dynamic";
 import { forwardAcceptProvider } from "./forward-accept";
@@ -13,7 +14,7 @@ import { vethPairProvider } from "./veth-pair";
 import { xdpAttachmentProvider } from "./xdp-attachment";
 
 const providers: Record<string, pulumi.dynamic.ResourceProvider> = {
-    Bridge: bridgeProvider, ForwardAccept: forwardAcceptProvider, IpForwarding: ipForwardingProvider,
+    BpfPinDir: bpfPinDirProvider, Bridge: bridgeProvider, ForwardAccept: forwardAcceptProvider, IpForwarding: ipForwardingProvider,
     Namespace: namespaceProvider, NatRule: natRuleProvider, Route: routeProvider, Tap: tapProvider,
     VethPair: vethPairProvider, XdpAttachment: xdpAttachmentProvider,
 };

@@ -1,6 +1,6 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
-// (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with an IPv4 drop-list map
-// filled from `prefixes`. There is no ownership mark on an XDP program: the program id recorded at
+// (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with maps of the program
+// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill). There is no ownership mark on an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
@@ -9,32 +9,28 @@ import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import {
-    MapEntry, MapInfo, attachModes, cidrOfLpmKey, hexArgs, kernelObjectName, lpmKey, parseMapDump,
+    MapEntry, MapInfo, attachModes, hexArgs, kernelObjectName, parseMapDump,
     parseMapInfo, parseProgInfo, readBpfObject, resolveSection, xdpAttachArgv, xdpDetachArgv,
 } from "./bpf";
+import { pinnedMapsDir } from "./bpf-pin-dir";
 import { DynamicResource } from "./dynamic";
 import { readLink } from "./link";
 import { requireNetns } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
-import { cachedObjectPath, ensureObject, objectKey } from "./object-cache";
+import { buildInputs, cachedObjectPath, ensureObject, objectKey } from "./object-cache";
 import {
     OffloadChange, OffloadState, ProgramView, effectiveOffloads, manageOffloads, offloadsDrifted, programViewOf, readFeatures,
     restoreOffloads,
 } from "./offload";
 import { qualifiedId } from "./owner";
+import { MapFill, checkMapFills, encodeEntry, layoutsOf, observedFill } from "./map-fill";
 import { LinkState, XdpState } from "./parse";
 import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    AttachMode, CheckFailure, XdpMode, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, isUnknown,
-    netnsNameProblem, networkCidrProblem, sortedListInput, xdpModeProblem,
+    AttachMode, CheckFailure, XdpMode, booleanProblem, interfaceNameProblem, isUnknown,
+    netnsNameProblem, xdpModeProblem,
 } from "./validate";
-
-/** IPv4 destination prefixes to fill into an LPM trie map of the program, e.g. xdp_droplist's drop_prefixes. */
-export interface PrefixList {
-    map: string;
-    prefixes: string[];
-}
 
 export interface XdpAttachmentArgs {
     /** The interface to attach to, e.g. the recipe's veth_1a (it receives the namespace's egress). */
@@ -57,10 +53,19 @@ export interface XdpAttachmentArgs {
     program?: pulumi.Input<string>;
     /** native (driver), generic (skb), or auto: native, falling back to generic. Default auto. */
     mode?: pulumi.Input<XdpMode>;
-    /** Drop-list prefixes; changing them updates the map in place, without re-attaching. */
-    prefixes?: pulumi.Input<{ map: pulumi.Input<string>; prefixes: pulumi.Input<pulumi.Input<string>[]> }>;
+    /**
+     * Maps of the program filled with exactly these entries (see MapFill); a change updates the maps
+     * in place, without re-attaching, and refresh shows entries someone else changed.
+     */
+    maps?: pulumi.Input<pulumi.Input<MapFill>[]>;
     /** Replace a program that is already attached instead of failing. */
     adopt?: pulumi.Input<boolean>;
+    /**
+     * A directory in a mounted bpffs (a BpfPinDir's path) where the program's maps declared with
+     * LIBBPF_PIN_BY_NAME are pinned, or found and reused: they survive a swap and are shared with
+     * other programs attached with the same directory. Without it nothing is pinned.
+     */
+    pinDir?: pulumi.Input<string>;
 }
 
 export interface XdpAttachmentInputs {
@@ -73,8 +78,9 @@ export interface XdpAttachmentInputs {
     mode: XdpMode;
     /** sha256 of the object file (of a source: its object-cache key), computed by check, so a new object re-attaches. */
     objectHash: string;
-    prefixes?: PrefixList;
+    maps?: MapFill[];
     adopt?: boolean;
+    pinDir?: string;
     owner: string;
 }
 
@@ -94,6 +100,8 @@ export interface XdpAttachmentOutputs extends XdpAttachmentInputs {
     offloads: Record<string, string>;
     /** What this resource changed on the interface (provider/offload.ts); put back on delete and in generic mode. */
     offloadChanges: OffloadChange[];
+    /** The program's maps pinned in pinDir: map name -> pin path (for bpftool map ... pinned PATH). */
+    pinnedMaps: Record<string, string>;
 }
 
 const sectionNameProblem = (name: unknown): string | undefined =>
@@ -107,8 +115,12 @@ const identifierProblem = (name: unknown): string | undefined =>
 const pathProblem = (value: unknown): string | undefined =>
     typeof value === "string" && value.length > 0 ? undefined : "must be the path of a file";
 
+const pinDirProblem = (dir: unknown): string | undefined => typeof dir === "string" && dir.startsWith("/")
+    ? undefined : "must be an absolute directory in a mounted bpffs (a BpfPinDir's path)";
+
 // objectHash (computed by check) and section (resolved by check from `program`) make a new object or
-// program re-attach; `prefixes` only refills the map. foreignProgram, recorded by read, makes up attach ours again.
+// program re-attach, and so does a new pinDir; `maps` only refills the maps. foreignProgram, recorded by
+// read, makes up attach ours again.
 export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, XdpAttachmentOutputs>({
     interface: { change: "replace", check: interfaceNameProblem, required: true },
     netns: { change: "replace", check: netnsNameProblem },
@@ -118,8 +130,9 @@ export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, X
     program: { change: "update", check: identifierProblem },
     mode: { change: "update", check: xdpModeProblem, default: "auto" },
     adopt: { check: booleanProblem },
+    pinDir: { change: "update", check: pinDirProblem },
     objectHash: { change: "update" },
-    prefixes: { change: "update" }, // checked by checkPrefixes: its problems are named prefixes.map and prefixes.prefixes[i]
+    maps: { change: "update" }, // checked by checkMapFills: its problems are named maps[i].key and so on
     owner: {},
     progId: { output: true },
     tag: { output: true },
@@ -127,6 +140,7 @@ export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, X
     effectiveMode: { output: true },
     foreignProgram: { output: true, change: "update" },
     mapIds: { output: true },
+    pinnedMaps: { output: true },
     programView: { output: true },
     offloads: { output: true }, // drift in them is found by offloadsDrifted
     offloadChanges: { output: true },
@@ -134,24 +148,11 @@ export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, X
 
 /** The object file of the inputs: `objectPath`, or where the object cache keeps the build of `source`. */
 function objectFileOf(inputs: { objectPath?: string; source?: string }): string {
-    return inputs.source === undefined ? inputs.objectPath! : cachedObjectPath(objectKey(fs.readFileSync(inputs.source)));
+    return inputs.source === undefined ? inputs.objectPath! : cachedObjectPath(objectKey(buildInputs(inputs.source)));
 }
 
-function checkPrefixes(failures: CheckFailure[], value: unknown): PrefixList | undefined {
-    if (value === undefined || value === null) return undefined;
-    if (isUnknown(value)) return value as never; // diff counts it as a change
-    if (typeof value !== "object") {
-        failures.push({ property: "prefixes", reason: 'must be { map: "drop_prefixes", prefixes: ["192.0.2.0/24"] }' });
-        return undefined;
-    }
-    const { map, prefixes } = value as Record<string, unknown>;
-    checkProperty(failures, { "prefixes.map": map }, "prefixes.map", identifierProblem, true);
-    checkListProperty(failures, { "prefixes.prefixes": prefixes }, "prefixes.prefixes", networkCidrProblem);
-    return { map: map as string, prefixes: sortedListInput(Array.isArray(prefixes) ? [...new Set(prefixes)] : prefixes) };
-}
-
-/** Hashes the object and checks it holds the wanted program and map; returns the hash and the section to attach. */
-function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, prefixes: PrefixList | undefined):
+/** Hashes the object and checks it holds the wanted program and maps; returns the hash and the section to attach. */
+function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, fills: MapFill[] | undefined):
     { objectHash?: string; section?: string } {
     const { section, program } = news;
     const given = news.source === undefined ? "objectPath" : "source";
@@ -185,14 +186,15 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
     if ("problem" in resolved) {
         failures.push({ property: program === undefined ? "section" : "program", reason: `${objectPath} ${resolved.problem}` });
     }
-    if (typeof prefixes?.map === "string" && !isUnknown(prefixes.map) && !info.maps.includes(prefixes.map)) {
-        const reason = `${objectPath} has no map ${prefixes.map}; its maps: ${info.maps.join(", ") || "none"}`;
-        failures.push({ property: "prefixes.map", reason });
+    for (const [i, fill] of (Array.isArray(fills) ? fills : []).entries()) {
+        // An empty fill asks nothing of a program without its map (the drop-list's is always set).
+        if (isUnknown(fill) || info.maps.includes(fill.map) || fill.entries.length === 0) continue;
+        failures.push({ property: `maps[${i}]`, reason: `${objectPath} has no map ${fill.map}; its maps: ${info.maps.join(", ") || "none"}` });
     }
     return "section" in resolved ? { objectHash, section: resolved.section } : { objectHash };
 }
 
-/** The properties' checks, one of objectPath and source, section or program, the prefixes, and the object itself. */
+/** The properties' checks, one of objectPath and source, section or program, the map fills, and the object itself. */
 export function checkXdpAttachment(news: Record<string, unknown>): { inputs: XdpAttachmentInputs; failures: CheckFailure[] } {
     const { inputs, failures } = xdpAttachmentProperties.check(news);
     if ((news.objectPath === undefined) === (news.source === undefined)) {
@@ -201,9 +203,10 @@ export function checkXdpAttachment(news: Record<string, unknown>): { inputs: Xdp
     if ((news.section ?? news.program) === undefined) {
         failures.push({ property: "section", reason: "section or program is required" });
     }
-    const prefixes = checkPrefixes(failures, news.prefixes);
-    const object = inspectObject(failures, news, prefixes);
-    return { inputs: { ...inputs, prefixes, ...object }, failures };
+    const { fills, problems } = checkMapFills(news.maps);
+    failures.push(...problems);
+    const object = inspectObject(failures, news, fills);
+    return { inputs: { ...inputs, maps: fills, ...object }, failures };
 }
 
 function context(inputs: { interface: string; netns?: string }): RunContext {
@@ -248,10 +251,12 @@ async function attach(ctx: RunContext, inputs: XdpAttachmentInputs, current: Xdp
         if (currentMode && currentMode !== mode) await run(ctx, xdpDetachArgv(inputs.interface, currentMode));
         const argv = (bpffsDir: string) => xdpAttachArgv({
             dev: inputs.interface, mode, objectPath, section: inputs.section,
-            replace: currentMode === mode, bpffsDir,
+            replace: currentMode === mode, bpffsDir, pinned: inputs.pinDir !== undefined,
         });
         // With "auto" on a free interface, a native failure falls through to generic; the last failure throws.
-        const result = await withThrowawayBpffs((dir) => run(ctx, argv(dir), { allowFailure: i < modes.length - 1 }));
+        const options = { allowFailure: i < modes.length - 1 };
+        const result = inputs.pinDir !== undefined ? await run(ctx, argv(inputs.pinDir), options)
+            : await withThrowawayBpffs((dir) => run(ctx, argv(dir), options));
         if (result.exitCode === 0) return;
     }
 }
@@ -270,31 +275,64 @@ export async function dumpMap(ctx: RunContext, mapId: number): Promise<MapEntry[
     return parseMapDump((await run(ctx, ["bpftool", "-j", "map", "dump", "id", String(mapId)])).stdout);
 }
 
-function prefixMapOf(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): MapInfo {
-    const map = maps.find((m) => m.name === kernelObjectName(prefixes.map));
-    if (!map || map.type !== "lpm_trie" || map.keySize !== 8) {
-        throw new Error(`${ctx.resource}: the attached program has no IPv4 LPM trie map named ${prefixes.map} ` +
-            `(its maps: ${maps.map((m) => `${m.name} (${m.type})`).join(", ") || "none"}); fix \`prefixes.map\``);
+/**
+ * The program's map a fill is for, with the sizes its layouts need (hash, LPM-trie and array maps);
+ * none when the program has no such map and the fill no entries.
+ */
+function fillMapOf(ctx: RunContext, fill: MapFill, maps: MapInfo[]): MapInfo | undefined {
+    const map = maps.find((m) => m.name === kernelObjectName(fill.map));
+    if (!map && fill.entries.length === 0) return undefined;
+    const layouts = layoutsOf(fill);
+    const listing = maps.map((m) => `${m.name} (${m.type}, key ${m.keySize} B, value ${m.valueSize} B)`).join(", ") || "none";
+    if (!map || !["hash", "lru_hash", "lpm_trie", "array"].includes(map.type) || map.keySize !== layouts.key.size ||
+        (layouts.value && map.valueSize !== layouts.value.size)) {
+        throw new Error(`${ctx.resource}: the attached program has no hash, LPM-trie or array map ${fill.map} with a ` +
+            `${layouts.key.size}-byte key${layouts.value ? ` and a ${layouts.value.size}-byte value` : ""} (its maps: ${listing}); ` +
+            "fix the map's name or layouts in `maps`");
     }
     return map;
 }
 
-async function readPrefixes(ctx: RunContext, map: MapInfo): Promise<string[]> {
-    return (await dumpMap(ctx, map.id)).map((entry) => cidrOfLpmKey(entry.key)).sort();
+/** A fill's entries as the map holds them; an array map's entries are the slots with a value other than zero. */
+async function readFill(ctx: RunContext, fill: MapFill, map: MapInfo): Promise<{ fill: MapFill; entries: MapEntry[] }> {
+    const entries = (await dumpMap(ctx, map.id)).filter((e) => map.type !== "array" || e.values.some((v) => v.some((b) => b !== 0)));
+    return { fill: observedFill(fill, entries), entries };
 }
 
-/** Makes the map hold exactly the wanted prefixes; entries that stay keep their drop counters. */
-async function applyPrefixes(ctx: RunContext, prefixes: PrefixList, maps: MapInfo[]): Promise<void> {
-    const map = prefixMapOf(ctx, prefixes, maps);
-    const present = await readPrefixes(ctx, map);
-    const mapId = String(map.id);
-    for (const cidr of present.filter((p) => !prefixes.prefixes.includes(p))) {
-        await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr))]);
+/** Makes each map hold exactly its fill's entries; without a value layout, entries that stay keep their values. */
+async function applyFills(ctx: RunContext, fills: MapFill[], maps: MapInfo[]): Promise<void> {
+    for (const fill of fills) {
+        const map = fillMapOf(ctx, fill, maps);
+        if (!map) continue;
+        const layouts = layoutsOf(fill);
+        const { entries: present } = await readFill(ctx, fill, map);
+        const wanted = new Map(fill.entries.map((e) => {
+            const key = encodeEntry(layouts.key, e.key) as Buffer;
+            return [key.toString("hex"), { key, value: layouts.value && encodeEntry(layouts.value, e.value) as Buffer }];
+        }));
+        const mapId = String(map.id);
+        const write = (key: Buffer, value: Buffer) =>
+            run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(key), "value", "hex", ...hexArgs(value)]);
+        for (const entry of present.filter((e) => !wanted.has(e.key.toString("hex")))) {
+            // Array slots cannot be deleted: zero is their "no entry".
+            if (map.type === "array") await write(entry.key, Buffer.alloc(map.valueSize));
+            else await run(ctx, ["bpftool", "map", "delete", "id", mapId, "key", "hex", ...hexArgs(entry.key)]);
+        }
+        for (const [hex, entry] of wanted) {
+            const current = present.find((e) => e.key.toString("hex") === hex);
+            if (!current) await write(entry.key, entry.value ?? Buffer.alloc(map.valueSize));
+            else if (entry.value && !current.values[0].equals(entry.value)) await write(entry.key, entry.value);
+        }
     }
-    const zeroCounter = ["value", "hex", ...hexArgs(Buffer.alloc(map.valueSize))];
-    for (const cidr of prefixes.prefixes.filter((p) => !present.includes(p))) {
-        await run(ctx, ["bpftool", "map", "update", "id", mapId, "key", "hex", ...hexArgs(lpmKey(cidr)), ...zeroCounter]);
-    }
+}
+
+/** The pins in pinDir of the program's maps (pins are named by the map's full name, the kernel keeps 15 characters). */
+function pinnedMapsOf(pinDir: string | undefined, maps: MapInfo[]): Record<string, string> {
+    const dir = pinDir === undefined ? undefined : pinnedMapsDir(pinDir);
+    if (!dir || !fs.existsSync(dir)) return {};
+    const names = new Set(maps.map((m) => m.name));
+    return Object.fromEntries(fs.readdirSync(dir).filter((pin) => names.has(kernelObjectName(pin))).sort()
+        .map((pin): [string, string] => [pin, path.join(dir, pin)]));
 }
 
 /** The outputs for our program as the kernel reports it. */
@@ -305,15 +343,17 @@ async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpSta
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
         programView: programViewOf(xdp.mode), ...offload,
         mapIds: Object.fromEntries(maps.map((m): [string, number] => [m.name, m.id]).sort()),
-        prefixes: inputs.prefixes && {
-            map: inputs.prefixes.map, prefixes: await readPrefixes(ctx, prefixMapOf(ctx, inputs.prefixes, maps)),
-        },
+        pinnedMaps: pinnedMapsOf(inputs.pinDir, maps),
+        maps: inputs.maps && await Promise.all(inputs.maps.map(async (fill) => {
+            const map = fillMapOf(ctx, fill, maps);
+            return map ? (await readFill(ctx, fill, map)).fill : fill;
+        })),
     };
 }
 
 /**
  * After an attach: read the program back, bring the offloads to what its mode wants (recording the
- * changes in the attach note first), fill its drop-list, return the outputs.
+ * changes in the attach note first), fill its maps, return the outputs.
  */
 async function settle(ctx: RunContext, inputs: XdpAttachmentInputs, recorded: OffloadChange[]): Promise<XdpAttachmentOutputs> {
     const xdp = (await requireLink(ctx, inputs.interface)).xdp;
@@ -323,7 +363,7 @@ async function settle(ctx: RunContext, inputs: XdpAttachmentInputs, recorded: Of
     }
     const offload = await manageOffloads(ctx, inputs.interface, xdp.mode, recorded,
         (offloadChanges) => writeNote(attachNote(inputs), { owner: inputs.owner, progId: xdp.progId, offloadChanges }));
-    if (inputs.prefixes) await applyPrefixes(ctx, inputs.prefixes, await programMaps(ctx, xdp.progId));
+    if (inputs.maps) await applyFills(ctx, inputs.maps, await programMaps(ctx, xdp.progId));
     return observe(ctx, inputs, xdp, offload);
 }
 
@@ -337,8 +377,8 @@ async function currentOffloads(ctx: RunContext, props: XdpAttachmentOutputs): Pr
 function foreignOutputs(props: XdpAttachmentOutputs, xdp: XdpState, offload: OffloadState): XdpAttachmentOutputs {
     return {
         ...props, foreignProgram: { progId: xdp.progId, name: xdp.name }, progId: xdp.progId, tag: xdp.tag,
-        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, prefixes: undefined, programView: programViewOf(xdp.mode),
-        ...offload,
+        progName: xdp.name, effectiveMode: xdp.mode, mapIds: {}, pinnedMaps: {}, maps: undefined,
+        programView: programViewOf(xdp.mode), ...offload,
     };
 }
 
@@ -412,7 +452,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "foreignProgram"]).length > 0) {
+        if (!current || xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "pinDir", "foreignProgram"]).length > 0) {
             await attach(ctx, news, current);
         }
         return { outs: await settle(ctx, news, olds.offloadChanges ?? []) };

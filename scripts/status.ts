@@ -1,7 +1,8 @@
-// The status view: a stack's topology as the kernel has it now, and the XDP program's live counters.
-//   npm run status -- [STACK]     (default: the selected stack)
+// The status view: a stack's topology as the kernel has it now, both directions' XDP programs with
+// their pinned maps, and the programs' live counters with rates per second.
+//   npm run status -- [STACK] [--watch]     (default: the selected stack; --watch refreshes every second)
 import * as path from "path";
-import { XdpCounters, readCounters } from "../components/counters";
+import { labelledCounters, readCounters } from "../components/counters";
 import { readLink } from "../provider/link";
 import { LinkState, parseRoutes } from "../provider/parse";
 import { run } from "../provider/runner";
@@ -17,6 +18,9 @@ interface StackOutputs {
     xdpMapIds: Record<string, number>;
     xdpProgramView?: string;
     xdpOffloadChanges?: OffloadChange[];
+    xdpIngressMapIds?: Record<string, number>;
+    pinDir?: string;
+    pinnedMaps?: Record<string, string>;
 }
 
 const projectRoot = path.resolve(__dirname, "..", "..");
@@ -29,19 +33,10 @@ function describeLink(label: string, link: LinkState | undefined): string {
     return `  ${label.padEnd(10)} ${parts.join("  ")}`;
 }
 
-function describeCounters(counters: XdpCounters): string[] {
-    const lines: string[] = [];
-    for (const [protocol, c] of Object.entries(counters.stats ?? {})) {
-        lines.push(`  ${protocol.padEnd(10)} ${String(c.packets).padStart(12)} packets ${String(c.bytes).padStart(14)} bytes`);
-    }
-    if (counters.verdicts) {
-        lines.push(`  passed     ${String(counters.verdicts.passed).padStart(12)} packets`);
-        lines.push(`  dropped    ${String(counters.verdicts.dropped).padStart(12)} packets`);
-    }
-    for (const [prefix, drops] of Object.entries(counters.dropsByPrefix ?? {})) {
-        lines.push(`    ${prefix.padEnd(18)} ${String(drops).padStart(10)} dropped`);
-    }
-    return lines.length > 0 ? lines : ["  (no counters: the program has no maps this view knows)"];
+function describeMaps(direction: string, mapIds: Record<string, number>, pinnedMaps: Record<string, string>): string[] {
+    const pinByKernelName = new Map(Object.entries(pinnedMaps).map(([name, pin]) => [name.slice(0, 15), pin]));
+    return Object.entries(mapIds).map(([name, id]) =>
+        `  ${direction.padEnd(8)} map ${name.padEnd(16)} id ${String(id).padEnd(6)} ${pinByKernelName.get(name) ?? "(not pinned)"}`);
 }
 
 /** The outer veth's managed offloads as the kernel has them now, what egress-xdp changed, and the program's view. */
@@ -60,27 +55,64 @@ async function describeOffloads(host: { resource: string; netns?: string }, outp
     return `  offloads   ${parts.join("; ")}\n  program    sees ${view}`;
 }
 
-async function main(stack: string | undefined): Promise<void> {
-    const pulumi = path.join(projectRoot, "scripts", "pulumi");
-    const args = ["stack", "output", "--json", ...(stack ? ["--stack", stack] : [])];
-    const outputs = JSON.parse((await run({ resource: "status" }, [pulumi, ...args], { cwd: projectRoot })).stdout) as StackOutputs;
-    if (!outputs.namespace) throw new Error(`stack ${stack ?? "(selected)"} has no egress-xdp outputs; run \`scripts/pulumi up\` first`);
+/** Counter lines: value and rate per second since the previous reading (when there is one). */
+function describeCounters(now: [string, number][], before: Map<string, number> | undefined, seconds: number): string[] {
+    if (now.length === 0) return ["  (no counters: the programs have no maps this view knows)"];
+    return now.map(([label, value]) => {
+        const previous = before?.get(label);
+        const rate = previous === undefined ? "" : `${((value - previous) / seconds).toFixed(1).padStart(14)} /s`;
+        return `  ${label.padEnd(36)} ${String(value).padStart(14)}${rate}`;
+    });
+}
+
+async function snapshot(outputs: StackOutputs, stack: string | undefined): Promise<{ lines: string[]; counters: [string, number][] }> {
     const host = { resource: "status", netns: outputs.hostNetns || undefined };
     const inner = { resource: "status", netns: outputs.namespace };
     const route = parseRoutes((await run(inner, ["ip", "-json", "route", "show", "default"], { allowFailure: true })).stdout || "[]")[0];
-    console.log(`egress-xdp ${stack ?? ""}  host namespace: ${outputs.hostNetns || "(this one)"}`);
-    console.log(describeLink("bridge", await readLink(host, outputs.bridge)));
-    console.log(describeLink("tap", await readLink(host, outputs.tap)));
-    console.log(describeLink("outer veth", await readLink(host, outputs.vethOuter)));
-    console.log(`  namespace  ${outputs.namespace}`);
-    console.log(describeLink("inner veth", await readLink(inner, outputs.vethInner)));
-    console.log(`  route      ${route ? `default via ${route.gateway} dev ${route.dev}` : "MISSING default route"}`);
-    console.log(await describeOffloads(host, outputs));
-    console.log("XDP counters (live):");
-    console.log(describeCounters(await readCounters(outputs.hostNetns, outputs.xdpMapIds)).join("\n"));
+    const ingressMapIds = outputs.xdpIngressMapIds ?? {};
+    const counters = labelledCounters(await readCounters(outputs.hostNetns, { ...ingressMapIds, ...outputs.xdpMapIds }));
+    return {
+        counters,
+        lines: [
+            `egress-xdp ${stack ?? ""}  host namespace: ${outputs.hostNetns || "(this one)"}`,
+            describeLink("bridge", await readLink(host, outputs.bridge)),
+            describeLink("tap", await readLink(host, outputs.tap)),
+            describeLink("outer veth", await readLink(host, outputs.vethOuter)),
+            `  namespace  ${outputs.namespace}`,
+            describeLink("inner veth", await readLink(inner, outputs.vethInner)),
+            `  route      ${route ? `default via ${route.gateway} dev ${route.dev}` : "MISSING default route"}`,
+            await describeOffloads(host, outputs),
+            `XDP programs: egress on ${outputs.vethOuter}, ingress on ${outputs.vethInner}; pinned maps in ${outputs.pinDir ?? "(none)"}`,
+            ...describeMaps("egress", outputs.xdpMapIds, outputs.pinnedMaps ?? {}),
+            ...describeMaps("ingress", ingressMapIds, outputs.pinnedMaps ?? {}),
+        ],
+    };
 }
 
-main(process.argv[2]).catch((error: Error) => {
+async function main(args: string[]): Promise<void> {
+    const watch = args.includes("--watch");
+    const stack = args.find((arg) => arg !== "--watch");
+    const pulumi = path.join(projectRoot, "scripts", "pulumi");
+    const outputArgs = ["stack", "output", "--json", ...(stack ? ["--stack", stack] : [])];
+    const outputs = JSON.parse((await run({ resource: "status" }, [pulumi, ...outputArgs], { cwd: projectRoot })).stdout) as StackOutputs;
+    if (!outputs.namespace) throw new Error(`stack ${stack ?? "(selected)"} has no egress-xdp outputs; run \`scripts/pulumi up\` first`);
+    // Rates need two readings: one now, one a second later; --watch then keeps reading every second.
+    let before: { at: number; counters: Map<string, number> } | undefined;
+    for (let reading = 0; ; reading++) {
+        const at = Date.now();
+        const { lines, counters } = await snapshot(outputs, stack);
+        if (watch || reading > 0) {
+            const seconds = before ? (at - before.at) / 1000 : 1;
+            if (watch) process.stdout.write("\x1b[H\x1b[2J");
+            console.log([...lines, "XDP counters (live, rates per second):", ...describeCounters(counters, before?.counters, seconds)].join("\n"));
+        }
+        if (!watch && reading > 0) return;
+        before = { at, counters: new Map(counters) };
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+    }
+}
+
+main(process.argv.slice(2)).catch((error: Error) => {
     console.error(`status: ${error.message}`);
     process.exit(1);
 });

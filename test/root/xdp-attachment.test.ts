@@ -48,7 +48,8 @@ describe("XdpAttachment (kernel)", function () {
         return inputs;
     };
     const dropList = (prefixes: string[], extra: Record<string, unknown> = {}) => inputsFor({
-        objectPath: built.path("xdp_droplist"), prefixes: { map: "drop_prefixes", prefixes }, ...extra,
+        objectPath: built.path("xdp_droplist"), ...extra,
+        maps: [{ map: "drop_prefixes", key: "lpm4", entries: prefixes.map((prefix) => ({ key: prefix })) }],
     });
 
     /** Pings xv0 from the inner namespace; returns how many replies came back. */
@@ -96,7 +97,8 @@ describe("XdpAttachment (kernel)", function () {
     it("drop-list: a listed prefix blocks the ping and counts drops; prefix updates keep the program", withPair(async () => {
         const created = await provider.create!(dropList(["10.0.0.1/32", "198.51.100.0/24"]));
         let outs = created.outs as XdpAttachmentOutputs;
-        expect(outs.prefixes).to.deep.equal({ map: "drop_prefixes", prefixes: ["10.0.0.1/32", "198.51.100.0/24"] });
+        const listed = (o: XdpAttachmentOutputs) => o.maps?.[0].entries.map((e) => e.key);
+        expect(listed(outs)).to.have.members(["10.0.0.1/32", "198.51.100.0/24"]);
         expect(await ping(10)).to.equal(0);
         expect(verdictCounters(await dumpMap(host(), outs.mapIds.verdicts)).dropped).to.be.at.least(10);
         expect(prefixDrops(await dumpMap(host(), outs.mapIds.drop_prefixes))["10.0.0.1/32"]).to.be.at.least(10);
@@ -105,7 +107,7 @@ describe("XdpAttachment (kernel)", function () {
         expect(await provider.diff!(created.id, outs, unlisted)).to.deep.include({ changes: true, replaces: [] });
         outs = (await provider.update!(created.id, outs, unlisted)).outs as XdpAttachmentOutputs;
         expect(outs).to.include({ progId: (created.outs as XdpAttachmentOutputs).progId });
-        expect(outs.prefixes?.prefixes).to.deep.equal(["198.51.100.0/24"]);
+        expect(listed(outs)).to.deep.equal(["198.51.100.0/24"]);
         const passedBefore = verdictCounters(await dumpMap(host(), outs.mapIds.verdicts)).passed;
         expect(await ping(10)).to.equal(10);
         expect(verdictCounters(await dumpMap(host(), outs.mapIds.verdicts)).passed - passedBefore).to.be.at.least(10);

@@ -116,19 +116,28 @@ describe("BPF objects (built with clang)", function () {
     it("check hashes the object, defaults mode to auto, and names each bad property", function () {
         const good = checkXdpAttachment({
             interface: "veth_1a", objectPath: built.path("xdp_droplist"), program: "xdp_droplist",
-            prefixes: { map: "drop_prefixes", prefixes: ["198.51.100.0/24", "10.0.0.1/32", "10.0.0.1/32"] }, owner: "o",
+            maps: [{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "198.51.100.0/24" }, { key: "10.0.0.1/32" }, { key: "10.0.0.1/32" }] }],
+            owner: "o",
         });
         expect(good.failures).to.deep.equal([]);
         expect(good.inputs).to.deep.include({ section: "xdp", mode: "auto" });
         expect(good.inputs.objectHash).to.match(/^[0-9a-f]{64}$/);
-        expect(good.inputs.prefixes).to.deep.equal({ map: "drop_prefixes", prefixes: ["10.0.0.1/32", "198.51.100.0/24"] });
+        // One entry per key, in the order of the key bytes (the prefix length comes first).
+        expect(good.inputs.maps).to.deep.equal([{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "198.51.100.0/24" }, { key: "10.0.0.1/32" }] }]);
 
         const bad = checkXdpAttachment({
             interface: "way-too-long-name0", objectPath: built.path("xdp_stats"), section: "xdp", mode: "fast",
-            prefixes: { map: "drop_prefixes", prefixes: ["10.0.0.1/24"] }, owner: "o",
+            maps: [{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "10.0.0.1/24" }] }], owner: "o",
         });
-        expect(bad.failures.map((f) => f.property))
-            .to.have.members(["interface", "mode", "prefixes.prefixes[0]", "prefixes.map"]);
+        expect(bad.failures.map((f) => f.property)).to.have.members(["interface", "mode", "maps[0]"]);
+        const noSuchMap = checkXdpAttachment({
+            interface: "v0", objectPath: built.path("xdp_stats"), section: "xdp", owner: "o",
+            maps: [{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "192.0.2.0/24" }] }],
+        });
+        expect(noSuchMap.failures.map((f) => `${f.property}: ${f.reason}`)).to.deep.equal([
+            `maps[0]: ${built.path("xdp_stats")} has no map drop_prefixes; its maps: stats`]);
+        const emptyFill = { ...noSuchMap.inputs, maps: [{ map: "drop_prefixes", key: "lpm4", entries: [] }] };
+        expect(checkXdpAttachment(emptyFill).failures, "an empty fill asks nothing of the program").to.deep.equal([]);
         const missing = checkXdpAttachment({ interface: "v0", objectPath: path.join(built.dir, "absent.o"), owner: "o" });
         expect(missing.failures.map((f) => `${f.property}: ${f.reason}`)).to.have.members([
             "section: section or program is required", `objectPath: cannot be read (ENOENT: no such file or directory, open '${

@@ -1,0 +1,147 @@
+// BpfPinDir: a stack's own directory in a BPF filesystem (bpffs), where iproute2 pins the maps its XDP
+// programs declare with `__uint(pinning, LIBBPF_PIN_BY_NAME)`: they then outlive a program swap,
+// are shared by programs loaded one by one (egress and ingress), and any tool can open them
+// (`bpftool map dump pinned DIR/tc/globals/MAP`). Where `root` is not a bpffs yet, create mounts one
+// there and records it; delete removes the stack's directory with every pin under it, then the
+// directories and the mount it made, and leaves everything else as it was. A mount note (written
+// before the mount, removed after the unmount) lets a create killed in between know the mount as its own.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { DynamicResource } from "./dynamic";
+import { diffProperties } from "./diff";
+import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { ownerFor } from "./owner";
+import { run } from "./runner";
+import { CheckFailure, checkProperty } from "./validate";
+
+export interface BpfPinDirArgs {
+    /** Where the bpffs is (or is mounted), e.g. /sys/fs/bpf. */
+    root: pulumi.Input<string>;
+    /** The stack's directory below root, e.g. egress-xdp/<project>/<stack>. */
+    subdir: pulumi.Input<string>;
+}
+
+export interface BpfPinDirInputs {
+    root: string;
+    subdir: string;
+    owner: string;
+}
+
+export interface BpfPinDirOutputs extends BpfPinDirInputs {
+    /** root/subdir: iproute2's TC_BPF_MNT, holding tc/globals/<map> once a program is attached. */
+    path: string;
+    /** Whether create mounted the bpffs on root (then delete unmounts it). */
+    mounted: boolean;
+    /** Directories create made, outermost first (delete removes them, innermost first). */
+    createdDirs: string[];
+}
+
+/** The directory iproute2 pins maps in, below its TC_BPF_MNT. */
+export function pinnedMapsDir(pinDir: string): string {
+    return path.join(pinDir, "tc", "globals");
+}
+
+const absolutePathProblem = (value: unknown): string | undefined =>
+    typeof value === "string" && path.isAbsolute(value) && path.normalize(value) === value && !value.includes("\0")
+        ? undefined : `"${String(value)}" is not a normalized absolute path like /sys/fs/bpf`;
+
+const subdirProblem = (value: unknown): string | undefined =>
+    typeof value === "string" && /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(value) && !value.split("/").includes("..")
+        ? undefined : `"${String(value)}" is not a relative path like egress-xdp/project/stack`;
+
+export function checkBpfPinDir(news: Record<string, unknown>): { inputs: BpfPinDirInputs; failures: CheckFailure[] } {
+    const failures: CheckFailure[] = [];
+    checkProperty(failures, news, "root", absolutePathProblem, true);
+    checkProperty(failures, news, "subdir", subdirProblem, true);
+    return { inputs: news as unknown as BpfPinDirInputs, failures };
+}
+
+/** Whether `dir` is on a bpffs (`stat -f` reports its type as bpf_fs). */
+async function onBpffs(ctx: { resource: string }, dir: string): Promise<boolean> {
+    const result = await run(ctx, ["stat", "-f", "-c", "%T", dir], { allowFailure: true });
+    return result.exitCode === 0 && result.stdout.trim() === "bpf_fs";
+}
+
+/** The note of a bpffs mount on `root` (a file name: the path's slashes become underscores). */
+const mountNote = (root: string): NoteKey => ({ kind: "bpffs", name: root.replace(/\//g, "_") });
+
+/** The directories down to `target` that do not exist yet, outermost first. */
+function missingDirs(target: string): string[] {
+    const missing: string[] = [];
+    for (let dir = target; !fs.existsSync(dir); dir = path.dirname(dir)) missing.unshift(dir);
+    return missing;
+}
+
+export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
+    async check(_olds: BpfPinDirInputs, news: Record<string, unknown>) {
+        return checkBpfPinDir(news);
+    },
+
+    async diff(_id: string, olds: BpfPinDirOutputs, news: BpfPinDirInputs) {
+        return diffProperties(olds as never, news as never, { replaceOn: ["root", "subdir"], updateOn: [], deleteBeforeReplace: true });
+    },
+
+    async create(inputs: BpfPinDirInputs) {
+        const ctx = { resource: `BpfPinDir ${inputs.root}/${inputs.subdir}` };
+        const createdDirs = missingDirs(inputs.root);
+        for (const dir of createdDirs) fs.mkdirSync(dir);
+        // Ours too when an interrupted create of this resource mounted it (its note names our owner).
+        let mounted = readNote(mountNote(inputs.root))?.owner === inputs.owner;
+        if (!(await onBpffs(ctx, inputs.root))) {
+            writeNote(mountNote(inputs.root), { owner: inputs.owner });
+            await run(ctx, ["mount", "-t", "bpf", "bpf", inputs.root]);
+            mounted = true;
+        }
+        const pinDir = path.join(inputs.root, inputs.subdir);
+        const below = missingDirs(pinDir);
+        for (const dir of below) fs.mkdirSync(dir);
+        const outs: BpfPinDirOutputs = { ...inputs, path: pinDir, mounted, createdDirs: [...createdDirs, ...below] };
+        return { id: pinDir, outs };
+    },
+
+    async read(id: string, props: BpfPinDirOutputs) {
+        const ctx = { resource: `BpfPinDir ${props.path}` };
+        // Gone (unmounted, removed, or a reboot): refresh forgets it and the next up makes it again.
+        if (!fs.existsSync(props.path) || !(await onBpffs(ctx, props.path))) return {};
+        return { id, props };
+    },
+
+    async delete(_id: string, props: BpfPinDirOutputs) {
+        const ctx = { resource: `BpfPinDir ${props.path}` };
+        // Everything below the stack's own directory was pinned by the stack's programs.
+        if (fs.existsSync(props.path) && (await onBpffs(ctx, props.path))) fs.rmSync(props.path, { recursive: true });
+        const ours = props.createdDirs.filter((dir) => dir !== props.path);
+        const onMount = (dir: string) => dir.startsWith(`${props.root}/`);
+        for (const dir of [...ours].reverse().filter(onMount)) {
+            if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+        }
+        if (props.mounted && (await onBpffs(ctx, props.root))) {
+            const others = fs.readdirSync(props.root).filter((entry) => !["progs.debug", "maps.debug"].includes(entry));
+            if (others.length > 0) {
+                pulumi.log.warn(`${ctx.resource}: ${props.root} now holds ${others.join(", ")} of others; its bpffs stays mounted`);
+            } else {
+                await run(ctx, ["umount", props.root]);
+            }
+        }
+        if (props.mounted) removeNote(mountNote(props.root));
+        for (const dir of [...ours].reverse().filter((dir) => !onMount(dir))) {
+            if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+        }
+    },
+};
+
+/** A stack's directory of pinned BPF maps, e.g. /sys/fs/bpf/egress-xdp/egress-xdp/eth0. */
+export class BpfPinDir extends DynamicResource {
+    declare readonly root: pulumi.Output<string>;
+    declare readonly subdir: pulumi.Output<string>;
+    declare readonly path: pulumi.Output<string>;
+    declare readonly mounted: pulumi.Output<boolean>;
+    declare readonly createdDirs: pulumi.Output<string[]>;
+
+    constructor(name: string, args: BpfPinDirArgs, opts?: pulumi.CustomResourceOptions) {
+        super(name, {
+            ...args, owner: ownerFor(name), path: undefined, mounted: undefined, createdDirs: undefined,
+        }, opts, "BpfPinDir");
+    }
+}
