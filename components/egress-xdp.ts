@@ -3,6 +3,7 @@
 // before the bridge, NAT and the uplink (`sendDev`) send it on.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "crypto";
 import { mkdirSync } from "fs";
 import * as path from "path";
 import { clangArgv } from "../provider/bpf";
@@ -14,6 +15,7 @@ import { Namespace } from "../provider/namespace";
 import { NatRule } from "../provider/nat-rule";
 import { MapFill } from "../provider/map-fill";
 import { buildInputs, cachedObjectPath, objectCacheDir, objectKey } from "../provider/object-cache";
+import { ownerFor } from "../provider/owner";
 import { Route } from "../provider/route";
 import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
@@ -87,7 +89,18 @@ export interface EgressXdpArgs {
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
 /** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
-function subnetOf(cidr: string): string {
+/**
+ * A locally administered unicast MAC derived from `seed` (e.g. a resource's owner): the same for
+ * every re-creation of the device, whatever it is named.
+ */
+export function stableMac(seed: string): string {
+    const bytes = createHash("sha256").update(seed).digest().subarray(0, 6);
+    bytes[0] = (bytes[0] & 0xfc) | 0x02;
+    return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
+}
+
+/** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
+export function subnetOf(cidr: string): string {
     const parsed = parseCidr(cidr)!;
     return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
 }
@@ -231,11 +244,16 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         // Dependencies follow the kernel: a link's master must exist, the peer's namespace too, a route
         // needs its device's address; the rest may go in parallel.
         const namespace = new Namespace(`${name}-namespace`, { name: arg<string>("namespace") }, child());
-        const bridge = new Bridge(`${name}-bridge`, { name: bridgeName, netns: host, addresses: [outerAddress] }, child());
+        // The gateway's MAC and the inner end's outlive a rename or re-creation of their device, so the
+        // neighbour entries that point at them stay valid and traffic flows right after `up`.
+        const bridge = new Bridge(`${name}-bridge`, {
+            name: bridgeName, netns: host, addresses: [outerAddress], mac: stableMac(ownerFor(`${name}-bridge`)),
+        }, child());
         const tap = new Tap(`${name}-tap`, { name: arg<string>("tap"), netns: host, master: bridgeName }, child([bridge]));
         const veth = new VethPair(`${name}-veth`, {
             name: arg<string>("vethOuter"), netns: host, master: bridgeName,
             peerName: arg<string>("vethInner"), peerNetns: arg<string>("namespace"), peerAddresses: [innerAddress],
+            peerMac: stableMac(ownerFor(`${name}-veth-peer`)),
         }, child([bridge, namespace]));
         new IpForwarding(`${name}-ip-forward`, { netns: host }, child());
         if (forwardAccept) new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: bridgeName }, child([bridge]));
@@ -243,8 +261,11 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
         new NatRule(`${name}-nat-uplink`,
             { netns: host, outInterface: arg<string>("sendDev"), sourceCidr: pulumi.output(innerAddress).apply(subnetOf) }, child());
+        // The kernel drops the route with the inner end or its address: both are inputs, so a new pair
+        // (new ifindex) or address re-adds it in the same `up`.
         new Route(`${name}-default-route`, {
             netns: arg<string>("namespace"), destination: "default", via: pulumi.output(outerAddress).apply((cidr) => cidr.split("/")[0]),
+            dev: arg<string>("vethInner"), devIfindex: veth.peerIfindex, onLinkAddress: innerAddress,
         }, child([veth]));
 
         const pins = new BpfPinDir(`${name}-bpf-pins`, {
@@ -252,7 +273,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         }, child());
         // The ingress program first: a flow the egress program starts must find its replies handled.
         const ingress = a.xdpIngressProgram === undefined ? undefined : new XdpAttachment(`${name}-xdp-ingress`, {
-            interface: arg<string>("vethInner"), netns: arg<string>("namespace"),
+            interface: arg<string>("vethInner"), interfaceIndex: veth.peerIfindex, netns: arg<string>("namespace"),
             ...this.programInput(`${name}-xdp-ingress`, a.xdpIngressProgram, child()), section: arg<string>("xdpIngressSection"),
             mode: arg<XdpMode>(a.xdpIngressMode === undefined ? "xdpMode" : "xdpIngressMode"), pinDir: pins.path,
         }, child([veth, pins]));
@@ -261,7 +282,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         const maps = pulumi.all([arg<string[]>("dropPrefixes"), arg<MapFill[]>("xdpMaps")]).apply(([prefixes, fills]): MapFill[] =>
             [{ map: dropListMap, key: "lpm4", entries: prefixes.map((prefix) => ({ key: prefix })) }, ...fills]);
         const xdp = new XdpAttachment(`${name}-xdp`, {
-            interface: arg<string>("vethOuter"), netns: host, ...this.programInput(`${name}-xdp`, a.xdpProgram, child()),
+            interface: arg<string>("vethOuter"), interfaceIndex: veth.ifindex, netns: host, ...this.programInput(`${name}-xdp`, a.xdpProgram, child()),
             section: arg<string>("xdpSection"), mode: arg<XdpMode>("xdpMode"), pinDir: pins.path, maps,
         }, child([veth, pins, ...(ingress ? [ingress] : [])]));
 

@@ -38,9 +38,11 @@ export interface StackOutputs {
 
 export interface LabStack {
     engine: Engine;
-    /** The inner namespace this stack's traffic is sent from. */
+    /** The inner namespace this stack's traffic is sent from (as of the last `edit`). */
     namespace: string;
     config: StackConfig;
+    /** Replaces the stack's config by `config` (keys left out are unset), for the next preview or up. */
+    edit(config: StackConfig): void;
     outputs(): Promise<StackOutputs>;
     /** Pings from inside the stack's namespace; true when every reply came back. */
     ping(target: string, count?: number): Promise<boolean>;
@@ -81,11 +83,15 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
     const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
     const config = labStackConfig(lab, name, overrides);
     await setStackConfig(engine, config);
-    const namespace = String(config.namespace);
     const outputs = async () => JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as StackOutputs;
-    return {
-        engine, namespace, config, outputs,
-        ping: async (target, count = 1) => (await run({ resource: `ping from ${namespace}`, netns: namespace },
+    const stack: LabStack = {
+        engine, namespace: String(config.namespace), config, outputs,
+        edit: (next) => {
+            replaceStackConfig(engine, next);
+            stack.config = next;
+            stack.namespace = String(next.namespace);
+        },
+        ping: async (target, count = 1) => (await run({ resource: `ping from ${stack.namespace}`, netns: stack.namespace },
             ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
         counters: async () => {
             const out = await outputs();
@@ -96,4 +102,5 @@ export async function newLabStack(lab: Lab, name: string, overrides: StackConfig
             engine.dispose();
         },
     };
+    return stack;
 }

@@ -6,7 +6,7 @@ import { LinkState } from "./parse";
 import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
-import { interfaceCidrProblem } from "./validate";
+import { interfaceCidrProblem, unicastMacProblem } from "./validate";
 
 export interface BridgeArgs {
     /** The bridge's interface name (1-15 characters). */
@@ -16,6 +16,12 @@ export interface BridgeArgs {
     /** IPv4 addresses with prefix, e.g. ["10.0.0.1/24"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     mtu?: pulumi.Input<number>;
+    /**
+     * The bridge's MAC address; default: the MAC it was made with, pinned. A MAC that outlives the
+     * bridge (e.g. derived from the component, see EgressXdp) keeps neighbours' entries for its
+     * address valid when a rename replaces the bridge.
+     */
+    mac?: pulumi.Input<string>;
     /** Administrative state; default true. */
     up?: pulumi.Input<boolean>;
     /** Take over an existing bridge of this name instead of failing. */
@@ -24,6 +30,7 @@ export interface BridgeArgs {
 
 export interface BridgeInputs extends LinkInputs {
     addresses: string[];
+    mac?: string;
 }
 
 export type BridgeOutputs = BridgeInputs & LinkOutputs;
@@ -31,6 +38,7 @@ export type BridgeOutputs = BridgeInputs & LinkOutputs;
 export const bridgeProperties = describeProperties<BridgeInputs, BridgeOutputs>({
     ...linkProperties,
     addresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
+    mac: { change: "update", check: unicastMacProblem, observed: true },
 }, { deleteBeforeReplace: true });
 
 export const checkBridge = bridgeProperties.check;

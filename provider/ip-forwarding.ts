@@ -11,11 +11,10 @@
 // recreated namespace never inherits an old one, and deleting a resource whose namespace is gone drops
 // that name's ledgers. When the ledger is missing (e.g. /run was cleared), delete restores this
 // resource's own `previous`.
-import * as fs from "fs";
-import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { netnsExists, netnsPath } from "./netns";
+import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath } from "./ledger";
+import { netnsExists } from "./netns";
 import { qualifiedId } from "./owner";
 import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
@@ -62,36 +61,9 @@ export function releaseForwarding(ledger: ForwardingLedger | undefined, owner: s
 
 export const forwardingLedgerDir = "/run/egress-xdp/ip-forward";
 
-/**
- * The ledger of a namespace, named by its name and inode so a recreated namespace starts afresh;
- * "@self" (no namespace name may hold '@') stands for the namespace pulumi runs in.
- */
+/** The ledger of a namespace (see provider/ledger.ts). */
 export function forwardingLedgerPath(netns: string | undefined): string {
-    const inode = fs.statSync(netns === undefined ? "/proc/self/ns/net" : netnsPath(netns)).ino;
-    return path.join(forwardingLedgerDir, `${netns ?? "@self"}.${inode}.json`);
-}
-
-/** Drops the ledgers left by a namespace that no longer exists (whatever its inode was, it is dead). */
-function forgetLedgers(netns: string): void {
-    if (!fs.existsSync(forwardingLedgerDir)) return;
-    for (const file of fs.readdirSync(forwardingLedgerDir)) {
-        if (file.startsWith(`${netns}.`) && /^\d+\.json$/.test(file.slice(netns.length + 1))) {
-            fs.rmSync(path.join(forwardingLedgerDir, file), { force: true });
-        }
-    }
-}
-
-/** Reads, changes and writes a ledger synchronously, so no other create or delete of this process interleaves. */
-function changeLedger(file: string, change: (ledger?: ForwardingLedger) => ForwardingLedger | undefined): void {
-    const before = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as ForwardingLedger : undefined;
-    const after = change(before);
-    if (!after) {
-        fs.rmSync(file, { force: true });
-        return;
-    }
-    fs.mkdirSync(forwardingLedgerDir, { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(after));
-    fs.renameSync(`${file}.tmp`, file);
+    return namespaceLedgerPath(forwardingLedgerDir, netns);
 }
 
 export interface IpForwardingArgs {
@@ -144,7 +116,7 @@ async function applyForwarding(inputs: IpForwardingInputs): Promise<SysctlValue>
     const wanted: SysctlValue = inputs.enabled ? "1" : "0";
     let conflict: string | undefined;
     let previous = found;
-    changeLedger(forwardingLedgerPath(inputs.netns), (ledger) => {
+    changeLedgerFile<ForwardingLedger>(forwardingLedgerPath(inputs.netns), (ledger) => {
         previous = previousForwarding(ledger, inputs.owner, found);
         const claim = claimForwarding(ledger, inputs.owner, found, wanted);
         conflict = claim.conflict;
@@ -186,11 +158,11 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
 
     async delete(_id: string, props: IpForwardingOutputs) {
         if (props.netns !== undefined && !netnsExists(props.netns)) {
-            forgetLedgers(props.netns);
+            forgetNamespaceLedgers(forwardingLedgerDir, props.netns);
             return;
         }
         let restore: SysctlValue | undefined;
-        changeLedger(forwardingLedgerPath(props.netns), (ledger) => {
+        changeLedgerFile<ForwardingLedger>(forwardingLedgerPath(props.netns), (ledger) => {
             const release = releaseForwarding(ledger, props.owner, props.previous);
             restore = release.restore;
             return release.ledger;

@@ -1,8 +1,10 @@
 // iptables rules a resource owns, shared by NatRule and ForwardAccept. Every rule carries the owner
 // mark as its comment (`-m comment --comment egress-xdp:<owner>`), so read and delete find exactly our
 // rules, a re-run never duplicates them, and a look-alike rule of someone else (same match, no or
-// another comment) is never touched. Nothing here flushes a chain or sets a policy.
+// another comment) is never touched. Nothing here flushes a chain or sets a policy; a table the rules
+// brought into being goes with the last of them (provider/iptables-tables.ts).
 import * as pulumi from "@pulumi/pulumi";
+import { holdTable, releaseTableHold } from "./iptables-tables";
 import { netnsExists } from "./netns";
 import { ownerMark, qualifiedId } from "./owner";
 import { IptablesRule, parseIptablesRules } from "./parse";
@@ -116,6 +118,8 @@ export async function ensureRules(ctx: RunContext, set: RuleSet, adopt: boolean)
         throw new Error(`${ctx.resource}: network namespace ${ctx.netns} does not exist; create it first ` +
             "(make this resource depend on it) or correct the `netns` input");
     }
+    // Before the first write: a table this writes into being is recorded, so the last delete removes it.
+    await holdTable(ctx, table, set.comment);
     const plan = planRules(await listRules(ctx, table, chain), chain, set.comment, set.specs, adopt);
     for (const { spec, twin, position } of plan.adopt) {
         // Insert, then delete the first untagged twin (the one just below): positions of others stay.
@@ -138,9 +142,13 @@ export async function ensureRules(ctx: RunContext, set: RuleSet, adopt: boolean)
     return readOwnedSpecs(ctx, set);
 }
 
-/** Deletes every rule with our comment in the chain (all copies); gone already is success. */
+/**
+ * Deletes every rule with our comment in the chain (all copies); gone already is success. Then leaves
+ * the table's holders, which removes a table egress-xdp made once nothing else is in it.
+ */
 export async function deleteOwnedRules(ctx: RunContext, set: RuleSet): Promise<void> {
     for (const spec of await readOwnedSpecs(ctx, set)) await iptables(ctx, set.table, ["-D", set.chain, ...spec]);
+    await releaseTableHold(ctx, set.table, set.comment);
 }
 
 /** Inputs every rule resource has. */
@@ -216,8 +224,12 @@ export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(ki
         },
 
         async read(id: string, props: I) {
-            const specs = await readOwnedSpecs(context(props), ruleSet(props));
-            return specs.length === 0 ? {} : { id, props: outputsOf(props, specs) };
+            const set = ruleSet(props);
+            const specs = await readOwnedSpecs(context(props), set);
+            if (specs.length > 0) return { id, props: outputsOf(props, specs) };
+            // Gone (by hand, or a delete killed before it let the table go): as after a delete.
+            await releaseTableHold(context(props), set.table, set.comment);
+            return {};
         },
 
         async update(_id: string, _olds: I, news: I) {

@@ -27,8 +27,11 @@ export interface LinkOutputs extends LinkInputs {
     mac: string;
 }
 
-/** The properties every link resource has; a new name or namespace is a new link. */
-export const linkProperties: Properties<LinkInputs, LinkOutputs> = {
+/**
+ * The properties every link resource has but `mac` (an input of some, an output of all, declared by
+ * each resource); a new name or namespace is a new link.
+ */
+export const linkProperties: Properties<LinkInputs, Omit<LinkOutputs, "mac">> = {
     name: { change: "replace", check: interfaceNameProblem, required: true },
     netns: { change: "replace", check: netnsNameProblem },
     mtu: { change: "update", check: mtuProblem, observed: true },
@@ -36,7 +39,6 @@ export const linkProperties: Properties<LinkInputs, LinkOutputs> = {
     adopt: { check: booleanProblem },
     owner: {},
     ifindex: { output: true },
-    mac: { output: true },
 };
 
 /** Reads one link with its addresses and XDP state; undefined when it (or its namespace) is gone. */
@@ -91,6 +93,8 @@ export async function claimLinkNameOfKind(
 
 export interface LinkSettings {
     mtu?: number;
+    /** The link's MAC address. Undefined leaves it alone. */
+    mac?: string;
     up?: boolean;
     /** The bridge to join; null leaves any bridge. Undefined leaves membership alone. */
     master?: string | null;
@@ -102,6 +106,9 @@ export interface LinkSettings {
 export async function applyLinkSettings(ctx: RunContext, name: string, want: LinkSettings, have: LinkState): Promise<void> {
     if (want.mtu !== undefined && want.mtu !== have.mtu) {
         await run(ctx, ["ip", "link", "set", "dev", name, "mtu", String(want.mtu)]);
+    }
+    if (want.mac !== undefined && want.mac !== have.mac) {
+        await run(ctx, ["ip", "link", "set", "dev", name, "address", want.mac]);
     }
     if (want.master !== undefined && (want.master ?? undefined) !== have.master) {
         await run(ctx, want.master === null

@@ -1,8 +1,9 @@
 // Notes in /run/egress-xdp that tie a kernel object to the resource making it while the object cannot
 // say so itself: a link between `ip link add` and the write of its owner mark, a namespace before its
-// lo is marked, an XDP program (which never carries a mark), a bpffs mount (neither). A create interrupted in between (pulumi
-// killed) leaves the note, and the next create knows the object as its own. /run is emptied at boot,
-// as the objects are.
+// lo is marked, an XDP program (which never carries a mark), a bpffs mount (neither). A create
+// interrupted in between (pulumi killed) leaves the note, and the next create knows the object as its
+// own. A route, which has no room for a mark at all, keeps its note for as long as it exists
+// (provider/route.ts). /run is emptied at boot, as the objects are.
 import * as fs from "fs";
 import * as path from "path";
 import type { OffloadChange } from "./offload";
@@ -11,7 +12,7 @@ export const notesDir = "/run/egress-xdp/notes";
 
 /** What a note is about: an object `name` in namespace `netns` (absent: the one pulumi runs in). */
 export interface NoteKey {
-    kind: "link" | "xdp" | "bpffs";
+    kind: "link" | "xdp" | "bpffs" | "route";
     netns?: string;
     name: string;
 }
@@ -43,4 +44,13 @@ export function readNote(key: NoteKey): Note | undefined {
 
 export function removeNote(key: NoteKey): void {
     fs.rmSync(notePath(key), { force: true });
+}
+
+/** Removes the notes of `kind` of a namespace that is gone: those whose name after `<netns>.` matches `rest`. */
+export function forgetNotes(kind: NoteKey["kind"], netns: string, rest: RegExp): void {
+    const dir = path.join(notesDir, kind);
+    if (!fs.existsSync(dir)) return;
+    for (const file of fs.readdirSync(dir)) {
+        if (file.startsWith(`${netns}.`) && rest.test(file.slice(netns.length + 1))) fs.rmSync(path.join(dir, file), { force: true });
+    }
 }

@@ -1,19 +1,29 @@
 // Route: one IPv4 route with a gateway in a namespace, e.g. the inner namespace's
-// `ip route add default via 10.0.0.1`. A route has no alias or comment to carry an owner mark; ours
-// carry egress-xdp's route protocol number instead (`proto 77`). A route for the same destination and
-// metric in the namespace with that protocol is this resource's own (two Routes cannot hold one
-// destination and metric in one namespace), e.g. left by an interrupted create, and is taken back;
-// any other existing route is never taken over unless the user adopts an identical one (it then gets
-// our protocol). Delete removes a route only while it still matches ours (destination, gateway,
-// device, protocol).
+// `ip route add default via 10.0.0.1`. A route has no alias or comment to carry an owner mark. Ours
+// carry egress-xdp's route protocol number (`proto 77`), which every egress-xdp route shares, and a
+// route note (provider/notes.ts) keyed by the namespace's inode, the destination and the metric names
+// the one resource that owns it: written before the add, kept while the route exists, removed by
+// delete. A route for the destination and metric is this resource's own only when the note names its
+// owner (e.g. left by an interrupted create), and is then taken back; any other existing route, a
+// look-alike of another stack or of the host included, is never taken over unless the user adopts an
+// identical one, and delete leaves it alone.
+//
+// The kernel deletes a route with the device it goes through or the address that puts the gateway
+// on-link. So the inputs carry both: the device by name and identity (`devIfindex`, e.g. a VethPair's
+// `peerIfindex`, new whenever the pair is re-created) and `onLinkAddress`; a change of either makes
+// the engine update (re-add) the route in the same `up`.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
+import { netnsInode } from "./ledger";
 import { netnsExists } from "./netns";
+import { NoteKey, forgetNotes, readNote, removeNote, writeNote } from "./notes";
 import { qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
 import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
-import { booleanProblem, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem } from "./validate";
+import {
+    booleanProblem, ifindexProblem, interfaceCidrProblem, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem,
+} from "./validate";
 
 export interface RouteArgs {
     /** The namespace whose main table gets the route; default: the one `pulumi` runs in. */
@@ -24,6 +34,10 @@ export interface RouteArgs {
     via: pulumi.Input<string>;
     /** The interface to the gateway; default: the one the kernel picks for `via`. */
     dev?: pulumi.Input<string>;
+    /** The ifindex of `dev` (e.g. a VethPair's peerIfindex): a re-created device re-adds the route. */
+    devIfindex?: pulumi.Input<number>;
+    /** The address with prefix on `dev` that puts `via` on-link (e.g. 10.0.0.2/24): a change re-adds the route. */
+    onLinkAddress?: pulumi.Input<string>;
     /** Default 0 (the kernel's default). */
     metric?: pulumi.Input<number>;
     /** Manage an existing, identical route instead of failing. */
@@ -35,6 +49,8 @@ export interface RouteInputs {
     destination: string;
     via: string;
     dev?: string;
+    devIfindex?: number;
+    onLinkAddress?: string;
     metric?: number;
     adopt?: boolean;
     owner: string;
@@ -94,6 +110,22 @@ function routeCommand(verb: "add" | "replace" | "del", route: RouteInputs): stri
         "metric", String(route.metric ?? 0), "proto", String(routeProtocol)];
 }
 
+/** The note naming the owner of the route for this destination and metric in this namespace (by inode). */
+export function routeNote(inputs: Pick<RouteInputs, "netns" | "destination" | "metric">): NoteKey {
+    const destination = inputs.destination.replace("/", "_");
+    return { kind: "route", netns: inputs.netns, name: `${netnsInode(inputs.netns)}.${destination}.${inputs.metric ?? 0}` };
+}
+
+/** Whether the route for the destination and metric is this resource's: its note names our owner. */
+function noteIsOurs(inputs: RouteInputs): boolean {
+    return netnsExists(inputs.netns) && readNote(routeNote(inputs))?.owner === inputs.owner;
+}
+
+/** Drops the route notes a namespace that is gone left (its routes went with it, whatever its inode was). */
+function forgetRouteNotes(netns: string | undefined): void {
+    if (netns !== undefined && !netnsExists(netns)) forgetNotes("route", netns, /^\d+\.(default|[\d.]+_\d+)\.\d+\.json$/);
+}
+
 /** The routes for the destination and metric (`ours`: only those with our protocol); none when the namespace is gone. */
 async function readRoutes(ctx: RunContext, inputs: RouteInputs, ours = false): Promise<RouteState[]> {
     if (!netnsExists(inputs.netns)) return [];
@@ -116,6 +148,9 @@ export const routeProperties = describeProperties<RouteInputs, RouteOutputs>({
     destination: { change: "replace", check: routeDestinationProblem, required: true },
     via: { change: "update", check: ipv4Problem, required: true },
     dev: { change: "update", check: interfaceNameProblem, observed: true },
+    // The kernel deletes the route with its device or the address that puts the gateway on-link: a new one re-adds it.
+    devIfindex: { change: "update", check: ifindexProblem },
+    onLinkAddress: { change: "update", check: interfaceCidrProblem },
     metric: { change: "replace", check: metricProblem },
     adopt: { check: booleanProblem },
     owner: {},
@@ -135,38 +170,52 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     async create(inputs: RouteInputs) {
         const ctx = context(inputs);
         const existing = await readRoutes(ctx, inputs);
-        const ours = existing.length > 0 && (await readRoutes(ctx, inputs, true)).length > 0;
+        const ours = existing.length > 0 && noteIsOurs(inputs) && (await readRoutes(ctx, inputs, true)).length > 0;
         const adoptable = !!inputs.adopt && existing.some((r) => routeMatches(r, inputs));
-        if (existing.length === 0) {
-            await run(ctx, routeCommand("add", inputs));
-        } else if (ours || adoptable) {
-            // Ours (e.g. left by an interrupted create) or adopted: replace sets our gateway and protocol.
-            await run(ctx, routeCommand("replace", inputs));
-        } else {
+        if (existing.length > 0 && !ours && !adoptable) {
+            const owner = readNote(routeNote(inputs))?.owner;
             throw new Error(`${ctx.resource}: a route for this destination and metric already exists ` +
-                `(${existing.map(describeRoute).join("; ")}) without egress-xdp's protocol ${routeProtocol}; it was ` +
-                "left untouched. Remove it yourself, use another metric, or, if it is exactly the route you declare, " +
-                "set `adopt: true`.");
+                `(${existing.map(describeRoute).join("; ")}) that is not this resource's` +
+                `${owner ? ` (egress-xdp resource ${owner} made it)` : ""}; it was left untouched. Remove it yourself, ` +
+                "use another metric, or, if it is exactly the route you declare, set `adopt: true`.");
         }
+        // The note first: a create killed after the add still knows the route as its own.
+        writeNote(routeNote(inputs), { owner: inputs.owner });
+        // Ours (e.g. left by an interrupted create) or adopted: replace sets our gateway and protocol.
+        await run(ctx, routeCommand(existing.length === 0 ? "add" : "replace", inputs));
         return { id: routeId(inputs), outs: await readBack(ctx, inputs) };
     },
 
     async read(id: string, props: RouteOutputs) {
-        const routes = await readRoutes(context(props), props);
+        const routes = noteIsOurs(props) ? await readRoutes(context(props), props) : [];
         const route = routes.find((r) => routeMatches(r, props)) ?? routes[0];
-        if (!route) return {};
+        if (!route) {
+            // Gone (with its device, address or namespace, or by hand): a note of ours would only mislead a later create.
+            if (noteIsOurs(props)) removeNote(routeNote(props));
+            forgetRouteNotes(props.netns);
+            return {};
+        }
         return { id, props: { ...props, via: route.gateway ?? "", dev: route.dev ?? "" } };
     },
 
     async update(_id: string, _olds: RouteOutputs, news: RouteInputs) {
         const ctx = context(news);
+        if (!noteIsOurs(news) && (await readRoutes(ctx, news)).length > 0) {
+            throw new Error(`${ctx.resource}: the route for this destination and metric is no longer this resource's ` +
+                "(another resource or someone else made it since); it was left untouched. Run `pulumi refresh`, then " +
+                "`pulumi up` (which refuses it with the details), or remove it yourself.");
+        }
+        writeNote(routeNote(news), { owner: news.owner });
         await run(ctx, routeCommand("replace", news));
         return { outs: await readBack(ctx, news) };
     },
 
     async delete(_id: string, props: RouteOutputs) {
         const ctx = context(props);
+        forgetRouteNotes(props.netns);
+        if (!noteIsOurs(props)) return;
         if ((await readRoutes(ctx, props, true)).some((r) => routeMatches(r, props))) await run(ctx, routeCommand("del", props));
+        removeNote(routeNote(props));
     },
 };
 

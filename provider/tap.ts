@@ -31,6 +31,7 @@ export type TapOutputs = TapInputs & LinkOutputs;
 export const tapProperties = describeProperties<TapInputs, TapOutputs>({
     ...linkProperties,
     master: { change: "update", check: interfaceNameProblem },
+    mac: { output: true },
 }, { deleteBeforeReplace: true });
 
 export const checkTap = tapProperties.check;

@@ -17,6 +17,20 @@ export function interfaceNameProblem(name: unknown): string | undefined {
 }
 
 /** A namespace name is a file name under /var/run/netns: no '/', no leading '.', short. */
+/** A unicast MAC address as `ip -json` prints it, e.g. 02:5a:00:12:34:56. */
+export function unicastMacProblem(mac: unknown): string | undefined {
+    if (typeof mac !== "string" || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/.test(mac)) {
+        return `"${String(mac)}" is not a MAC address in lower case like 02:5a:00:12:34:56`;
+    }
+    return parseInt(mac.slice(0, 2), 16) & 1 ? "is a multicast address; a link needs a unicast one" : undefined;
+}
+
+/** An interface index as the kernel hands them out (ifindex > 0). */
+export function ifindexProblem(ifindex: unknown): string | undefined {
+    return typeof ifindex === "number" && Number.isInteger(ifindex) && ifindex > 0
+        ? undefined : "must be an interface index (a whole number > 0)";
+}
+
 export function netnsNameProblem(name: unknown): string | undefined {
     if (typeof name !== "string") return "must be a string";
     if (name.length < 1 || name.length > 64) return `must be 1-64 characters, got ${name.length}`;

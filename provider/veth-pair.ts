@@ -14,6 +14,7 @@ import { ResourceOutputs, describeProperties, unorderedList } from "./properties
 import { RunContext, run } from "./runner";
 import {
     CheckFailure, booleanProblem, interfaceCidrProblem, interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem,
+    unicastMacProblem,
 } from "./validate";
 
 export interface VethPairArgs {
@@ -35,6 +36,12 @@ export interface VethPairArgs {
     up?: pulumi.Input<boolean>;
     /** Administrative state of the peer; default true. */
     peerUp?: pulumi.Input<boolean>;
+    /**
+     * The peer's MAC address; default: the one the kernel gave it. A MAC that outlives the pair (e.g.
+     * derived from the component, see EgressXdp) keeps the neighbour entries of others for the peer's
+     * address valid when the pair is re-created.
+     */
+    peerMac?: pulumi.Input<string>;
     /** The bridge (in `netns`) that `name` joins; unset means no bridge. */
     master?: pulumi.Input<string>;
     /** Take over an existing pair with these names instead of failing. */
@@ -47,6 +54,7 @@ export interface VethPairInputs extends LinkInputs {
     addresses: string[];
     peerAddresses: string[];
     peerUp: boolean;
+    peerMac?: string;
     master?: string;
 }
 
@@ -58,11 +66,12 @@ export const vethPairProperties = describeProperties<VethPairInputs, VethPairOut
     peerName: { change: "replace", check: interfaceNameProblem, required: true },
     peerNetns: { change: "replace", check: netnsNameProblem },
     peerUp: { change: "update", check: booleanProblem, default: true },
+    peerMac: { change: "update", check: unicastMacProblem, observed: true },
     master: { change: "update", check: interfaceNameProblem },
     addresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
     peerAddresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
+    mac: { output: true },
     peerIfindex: { output: true },
-    peerMac: { output: true },
 }, { deleteBeforeReplace: true });
 
 type Ends = { name: string; netns?: string; peerName: string; peerNetns?: string };
@@ -114,7 +123,7 @@ async function readVerifiedPair(inputs: Ends): Promise<[LinkState, LinkState]> {
 async function configure(inputs: VethPairInputs, [end, peer]: [LinkState, LinkState]): Promise<VethPairOutputs> {
     await applyLinkSettings(context(inputs), inputs.name, { ...inputs, master: inputs.master ?? null }, end);
     await applyLinkSettings(peerContext(inputs), inputs.peerName,
-        { mtu: inputs.mtu, up: inputs.peerUp, addresses: inputs.peerAddresses }, peer);
+        { mtu: inputs.mtu, mac: inputs.peerMac, up: inputs.peerUp, addresses: inputs.peerAddresses }, peer);
     return outputsOf(inputs, ...await readVerifiedPair(inputs));
 }
 

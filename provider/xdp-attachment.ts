@@ -1,6 +1,8 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
 // (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with maps of the program
-// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill). There is no ownership mark on an XDP program: the program id recorded at
+// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill: the map then
+// holds exactly those entries, refresh shows entries added or removed by hand, and an empty list
+// empties it). There is no ownership mark on an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";
@@ -28,7 +30,7 @@ import { LinkState, XdpState } from "./parse";
 import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    AttachMode, CheckFailure, XdpMode, booleanProblem, interfaceNameProblem, isUnknown,
+    AttachMode, CheckFailure, XdpMode, booleanProblem, ifindexProblem, interfaceNameProblem, isUnknown,
     netnsNameProblem, xdpModeProblem,
 } from "./validate";
 
@@ -37,6 +39,11 @@ export interface XdpAttachmentArgs {
     interface: pulumi.Input<string>;
     /** The namespace the interface lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
+    /**
+     * The ifindex of `interface` (e.g. a VethPair's ifindex): a re-created interface has lost its
+     * program, and the new ifindex makes the engine attach it again in the same `up`.
+     */
+    interfaceIndex?: pulumi.Input<number>;
     /**
      * A prebuilt BPF object (see clangArgv in provider/bpf.ts); a relative path is relative to the
      * directory the program runs in (the engine starts the providers there). Give this or `source`.
@@ -71,6 +78,7 @@ export interface XdpAttachmentArgs {
 export interface XdpAttachmentInputs {
     interface: string;
     netns?: string;
+    interfaceIndex?: number;
     objectPath?: string;
     source?: string;
     section: string;
@@ -124,6 +132,7 @@ const pinDirProblem = (dir: unknown): string | undefined => typeof dir === "stri
 export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, XdpAttachmentOutputs>({
     interface: { change: "replace", check: interfaceNameProblem, required: true },
     netns: { change: "replace", check: netnsNameProblem },
+    interfaceIndex: { change: "update", check: ifindexProblem },
     objectPath: { change: "update", check: pathProblem },
     source: { change: "update", check: pathProblem },
     section: { change: "update", check: sectionNameProblem },

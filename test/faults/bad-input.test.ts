@@ -98,7 +98,7 @@ describe("Bad input: malformed configs refused at preview, naming the key (fault
         for (const engine of engines.splice(0)) engine.dispose();
         for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
     });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const lab = useLab();
     const measured = useFigures("badInput", "refused");
 
     it(`refuses ${badInputs.length} malformed configs at preview, each naming its key, and changes nothing`, async function () {

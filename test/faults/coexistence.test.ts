@@ -3,9 +3,8 @@
 // policy, the sysctl and every foreign rule must be exactly as before.
 import { expect } from "chai";
 import { useFigures } from "../helpers/figures";
-import { inNs } from "../helpers/lab";
-import { normalizeIptablesSave } from "../helpers/snapshot";
-import { useLabStacks } from "../helpers/lab";
+import { inNs, removeTestTable, useLabStacks } from "../helpers/lab";
+import { normalizeIptablesSave, normalizeNftRuleset } from "../helpers/snapshot";
 
 /** What Docker writes into iptables (trimmed), as table and arguments; the chains come first. */
 const dockerLike: [string, string[]][] = [
@@ -43,6 +42,7 @@ describe("Coexistence: a Docker-like host keeps its policy, sysctl and rules (fa
     const iptables = (table: string, args: string[]) => inNs(lab().host, ["iptables", "-w", "-t", table, ...args]);
     const hostState = async () => ({
         iptables: normalizeIptablesSave((await inNs(lab().host, ["iptables-save"])).stdout),
+        nft: normalizeNftRuleset((await inNs(lab().host, ["nft", "list", "ruleset"])).stdout),
         ipForward: (await inNs(lab().host, ["sysctl", "-n", "net.ipv4.ip_forward"])).stdout,
     });
 
@@ -64,6 +64,7 @@ describe("Coexistence: a Docker-like host keeps its policy, sysctl and rules (fa
 
             await iptables("filter", ["-P", "FORWARD", "ACCEPT"]);
             for (const [table, args] of [...dockerLike].reverse().map(undo)) await iptables(table, args);
+            for (const table of ["nat", "filter"]) await removeTestTable(lab().host, table); // made by the setup
         });
     });
 });

@@ -8,7 +8,7 @@ import { readLink } from "../../provider/link";
 import { run } from "../../provider/runner";
 import { Engine, newEngine, projectRoot } from "../../lab/engine";
 import { useFigures } from "../helpers/figures";
-import { inNs } from "../helpers/lab";
+import { inNs, removeTestTable } from "../helpers/lab";
 import { chainRules, iptablesTableSave, snapshotNetns } from "../helpers/snapshot";
 import { useLabStacks } from "../helpers/lab";
 
@@ -93,6 +93,7 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
             await s.engine.pulumi(["destroy", "--yes"]);
             expect(await iptablesTableSave(lab().host, "nat"), "after destroy").to.equal(before);
             await nat("-D", "POSTROUTING", ...lookAlikeNat);
+            await removeTestTable(lab().host, "nat"); // made by the look-alike, so never egress-xdp's to remove
         });
     });
 
@@ -132,8 +133,10 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
             expect(postrouting, "the look-alike became our tagged rule").to.have.length(1);
             expect(postrouting[0]).to.match(/--comment "egress-xdp:adopt\//);
             await engine.pulumi(["preview", "--expect-no-changes"]);
-            // Adopted objects are ours now: destroy removes them, which leaves the lab as before the test.
+            // Adopted objects are ours now: destroy removes them, which leaves the lab as before the test,
+            // but for the nat table the look-alike made (a table egress-xdp did not make stays).
             await engine.pulumi(["destroy", "--yes"]);
+            await removeTestTable(lab().host, "nat");
         });
     });
 });

@@ -14,7 +14,7 @@ import { readLink } from "../../provider/link";
 import { ownerMark } from "../../provider/owner";
 import { NamespaceOutputs, checkNamespace, namespaceProvider } from "../../provider/namespace";
 import { NoteKey, notePath, writeNote } from "../../provider/notes";
-import { RouteOutputs, checkRoute, routeProtocol, routeProvider } from "../../provider/route";
+import { RouteOutputs, checkRoute, routeNote, routeProtocol, routeProvider } from "../../provider/route";
 import { run } from "../../provider/runner";
 import { VethPairOutputs, checkVethPair, vethPairProvider } from "../../provider/veth-pair";
 import { XdpAttachmentOutputs, checkXdpAttachment, xdpAttachmentProvider } from "../../provider/xdp-attachment";
@@ -110,20 +110,33 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
         expect((await inNs(lab().host, ["sysctl", "-n", "net.ipv4.ip_forward"])).stdout).to.equal("0");
     });
 
-    it(`a route with egress-xdp's protocol ${routeProtocol} is taken back; the same route without it is refused`, async function () {
+    it(`a route with our note is taken back; a look-alike (proto ${routeProtocol} of another stack, or the host's) is refused and left alone`, async function () {
         const inputs = checked(checkRoute, { netns: lab().host, destination: "192.0.2.0/24", via: "198.18.0.2", owner });
         const routes = async () => (await inNs(lab().host, ["ip", "route", "show", "192.0.2.0/24"])).stdout;
-        await inNs(lab().host, ["ip", "route", "add", "192.0.2.0/24", "via", "198.18.0.2", "metric", "0"]);
+        const addRoute = (...extra: string[]) =>
+            inNs(lab().host, ["ip", "route", "add", "192.0.2.0/24", "via", "198.18.0.2", "metric", "0", ...extra]);
+        await addRoute();
         const foreign = await routes();
-        expect(await failureOf(routeProvider.create!(inputs))).to.match(/already exists.*without egress-xdp's protocol/s);
+        expect(await failureOf(routeProvider.create!(inputs))).to.match(/already exists.*not this resource's.*left untouched/s);
         expect(await routes(), "left untouched").to.equal(foreign);
         await inNs(lab().host, ["ip", "route", "del", "192.0.2.0/24"]);
 
-        await inNs(lab().host, ["ip", "route", "add", "192.0.2.0/24", "via", "198.18.0.2", "metric", "0", "proto", String(routeProtocol)]);
+        // Another stack's route: our protocol, its note.
+        await addRoute("proto", String(routeProtocol));
+        const another = await routes();
+        expect(await failureOf(routeProvider.create!(inputs)), "no note").to.match(/not this resource's/);
+        writeNote(routeNote(inputs), { owner: "egress-xdp/other/route" });
+        expect(await failureOf(routeProvider.create!(inputs))).to.match(/egress-xdp resource egress-xdp\/other\/route made it/);
+        await routeProvider.delete!("id", { ...inputs, dev: "uplink0" });
+        expect(await routes(), "another stack's route stays on delete").to.equal(another);
+
+        // A create killed right after the add left the route with our note: taken back.
+        writeNote(routeNote(inputs), { owner });
         const created = await routeProvider.create!(inputs);
         expect(created.outs).to.deep.equal({ ...inputs, dev: "uplink0" });
         await routeProvider.delete!(created.id, created.outs as RouteOutputs);
         expect(await routes()).to.equal("");
+        expect(fs.existsSync(notePath(routeNote(inputs))), "the note goes with the route").to.equal(false);
     });
 
     describe("XDP programs", function () {

@@ -1,27 +1,19 @@
 // The frame every kernel test uses: a fresh lab before each test, a snapshot of the lab's namespaces
 // before and after, and the lab removed afterwards whatever happened.
 import { expect } from "chai";
-import { Lab, createLab, destroyLab, instantiateIptablesTable, labNamespaces } from "./lab";
+import { Lab, createLab, destroyLab, labNamespaces } from "./lab";
 import { snapshotAll } from "./snapshot";
-
-export interface LabOptions {
-    /**
-     * iptables tables (e.g. "nat", "filter") to make exist in the lab host before the snapshot: a table
-     * a test added a rule to stays in iptables-save after the rule is gone.
-     */
-    iptablesTables?: string[];
-}
 
 /**
  * Registers beforeEach/afterEach hooks and returns a getter for the current lab. After each test the
- * lab's namespaces must look exactly as before it (the test must undo what it did).
+ * lab's namespaces must look exactly as before it (the test must undo what it did), and the "before"
+ * is the lab as it was made: like a fresh host, it has no iptables table at all.
  */
-export function useLab(options: LabOptions = {}): () => Lab {
+export function useLab(): () => Lab {
     let lab: Lab | undefined;
     let before: Record<string, string> = {};
     beforeEach(async function () {
         lab = await createLab();
-        for (const table of options.iptablesTables ?? []) await instantiateIptablesTable(lab.host, table);
         before = await snapshotAll(await labNamespaces(lab));
     });
     afterEach(async function () {

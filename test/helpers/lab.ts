@@ -15,13 +15,11 @@ export function inNs(netns: string, argv: string[], options: { allowFailure?: bo
 }
 
 /**
- * Makes an iptables table exist (empty, default policies) in a namespace. A table stays in
- * iptables-save once a rule was added to it and removed again, so tests that add rules make their
- * tables exist before the "before" snapshot.
+ * Removes an iptables table a test brought into being by writing to it (a table stays once a rule was
+ * added and removed), so the lab ends as it was made. Only for tables the test itself made.
  */
-export async function instantiateIptablesTable(netns: string, table: string): Promise<void> {
-    await inNs(netns, ["iptables", "-w", "-t", table, "-N", "exlab-instantiate"]);
-    await inNs(netns, ["iptables", "-w", "-t", table, "-X", "exlab-instantiate"]);
+export async function removeTestTable(netns: string, table: string): Promise<void> {
+    await inNs(netns, ["nft", "delete", "table", "ip", table]);
 }
 
 /** A client namespace routed through the lab host, like the recipe's eXDP namespace. */
@@ -66,8 +64,7 @@ export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClie
 }
 
 /**
- * The frame of a test on lab stacks: a fresh lab per test (useLab, with the nat and filter tables our
- * rules use), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
+ * The frame of a test on lab stacks: a fresh lab per test (useLab), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
  * is compared with its state before the test.
  */
 export function useLabStacks():
@@ -77,7 +74,7 @@ export function useLabStacks():
     afterEach(async function () {
         for (const stack of stacks.splice(0)) await stack.dispose();
     });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const lab = useLab();
     return {
         lab,
         async stack(name, overrides = {}) {

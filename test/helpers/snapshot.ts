@@ -1,5 +1,5 @@
 // A comparable picture of a namespace's network state: links, addresses, routes, iptables-save,
-// sysctls and XDP attachments. Tests take one before and after and require them to be identical.
+// `nft list ruleset`, sysctls and XDP attachments. Tests take one before and after and require them to be identical.
 import { inNs } from "./lab";
 
 interface RawLink {
@@ -24,6 +24,11 @@ export function normalizeIptablesSave(text: string): string {
         .join("\n");
 }
 
+/** `nft list ruleset` without its packet counters, which change on their own. */
+export function normalizeNftRuleset(text: string): string {
+    return text.replace(/counter packets \d+ bytes \d+/g, "counter");
+}
+
 export async function snapshotNetns(netns: string): Promise<string> {
     const links = JSON.parse((await inNs(netns, ["ip", "-json", "-details", "addr", "show"])).stdout) as RawLink[];
     const linkLines = links.map((l) => JSON.stringify({
@@ -33,9 +38,10 @@ export async function snapshotNetns(netns: string): Promise<string> {
     })).sort();
     const routes = (await inNs(netns, ["ip", "-json", "route", "show", "table", "all"])).stdout;
     const rules = normalizeIptablesSave((await inNs(netns, ["iptables-save"])).stdout);
+    const ruleset = normalizeNftRuleset((await inNs(netns, ["nft", "list", "ruleset"])).stdout);
     const sysctls = [];
     for (const key of snapshotSysctls) sysctls.push(`${key}=${(await inNs(netns, ["sysctl", "-n", key])).stdout}`);
-    return [...linkLines, routes, rules, ...sysctls].join("\n");
+    return [...linkLines, routes, rules, ruleset, ...sysctls].join("\n");
 }
 
 export async function snapshotAll(namespaces: string[]): Promise<Record<string, string>> {

@@ -2,11 +2,11 @@ import { expect } from "chai";
 import { ForwardAcceptInputs, ForwardAcceptOutputs, forwardAcceptProvider } from "../../provider/forward-accept";
 import { natRuleProvider } from "../../provider/nat-rule";
 import { useLab } from "../helpers/kernel-suite";
-import { addLabClient, inNs } from "../helpers/lab";
+import { addLabClient, inNs, removeTestTable } from "../helpers/lab";
 import { chainRules, iptablesTableSave } from "../helpers/snapshot";
 
 describe("ForwardAccept (kernel)", function () {
-    const lab = useLab({ iptablesTables: ["filter", "nat"] });
+    const lab = useLab();
     const owner = "test/dev/forward accept";
     const comment = `egress-xdp:${owner}`;
     const inputsFor = async (extra: Record<string, unknown> = {}) => {
@@ -49,6 +49,7 @@ describe("ForwardAccept (kernel)", function () {
         expect(await forwardAcceptProvider.read!(created.id, outs)).to.deep.equal({});
         await forwardAcceptProvider.delete!(created.id, outs);
         await filter(...foreign.replace("-A", "-D").split(" "));
+        await removeTestTable(lab().host, "filter"); // made by the test's foreign rule
     });
 
     it("completes what an interrupted run left without duplicates, and adopts an untagged twin when asked", async function () {
@@ -71,6 +72,7 @@ describe("ForwardAccept (kernel)", function () {
         expect(await forward()).to.deep.equal([docker]);
         await filter(...docker.replace("-A", "-D").split(" "));
         await filter("-X", "DOCKER-USER");
+        await removeTestTable(lab().host, "filter"); // made by the test's leftover rule
     });
 
     it("lets forwarded traffic through a Docker-like DROP setup only while it exists, leaving that setup intact", async function () {
@@ -103,6 +105,7 @@ describe("ForwardAccept (kernel)", function () {
             ["-D", "DOCKER-USER", "-j", "RETURN"], ["-X", "DOCKER-USER"],
         ];
         for (const args of undo) await filter(...args);
+        await removeTestTable(lab().host, "filter"); // made by the Docker-like setup
         await natRuleProvider.delete!(nat.id, nat.outs);
         await client.remove();
     });

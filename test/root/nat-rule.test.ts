@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { NatRuleInputs, NatRuleOutputs, natRuleProvider } from "../../provider/nat-rule";
 import { useLab } from "../helpers/kernel-suite";
-import { addLabClient, inNs } from "../helpers/lab";
+import { addLabClient, inNs, removeTestTable } from "../helpers/lab";
 import { chainRules, iptablesTableSave } from "../helpers/snapshot";
 
 describe("NatRule (kernel)", function () {
-    const lab = useLab({ iptablesTables: ["nat"] });
+    const lab = useLab();
     const owner = "test/dev/nat";
     const comment = `egress-xdp:${owner}`;
     const ours = `-A POSTROUTING -o uplink0 -m comment --comment "${comment}" -j MASQUERADE`;
@@ -69,6 +69,9 @@ describe("NatRule (kernel)", function () {
         await natRuleProvider.delete!(adopted.id, adopted.outs);
         expect(await postrouting()).to.deep.equal([otherOwner]);
         await nat("-D", "POSTROUTING", "-o", "uplink0", "-m", "comment", "--comment", "someone else", "-j", "MASQUERADE");
+        // The test's own rules made the table, so it was never ours to remove.
+        expect(await natSave()).to.match(/^\*nat$/m);
+        await removeTestTable(lab().host, "nat");
     });
 
     it("reuses the rule an interrupted run left instead of adding it again, and removes surplus copies", async function () {
@@ -85,6 +88,9 @@ describe("NatRule (kernel)", function () {
         await addOurs();
         await natRuleProvider.delete!(created.id, created.outs);
         expect(await postrouting()).to.deep.equal([]);
+        // The table was there before the first create (the test wrote the leftover), so it stays.
+        expect(await natSave()).to.match(/^\*nat$/m);
+        await removeTestTable(lab().host, "nat");
     });
 
     it("fails clearly in a missing namespace, where read finds nothing and delete has nothing to do", async function () {

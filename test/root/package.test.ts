@@ -58,7 +58,7 @@ describe("egress-xdp as a package, state that outlives the folder (engine, root 
         }
         for (const dir of scratch.splice(0)) rmSync(dir, { recursive: true, force: true });
     });
-    const lab = useLab({ iptablesTables: ["nat", "filter"] });
+    const lab = useLab();
     const tempDir = (prefix: string) => {
         const dir = mkdtempSync(path.join(tmpdir(), prefix));
         scratch.push(dir);

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import {
-    checkRoute, describeRoute, kernelDestination, metricProblem, routeDestinationProblem, routeMatches,
+    checkRoute, describeRoute, kernelDestination, metricProblem, routeDestinationProblem, routeMatches, routeProvider,
 } from "../../provider/route";
 
 describe("Route rules", function () {
@@ -49,5 +49,25 @@ describe("Route rules", function () {
         expect(failures.map((f) => f.property)).to.deep.equal(["netns", "destination", "via", "dev", "metric"]);
         const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
         expect(checkRoute({ destination: unknown, via: unknown, dev: unknown }).failures).to.deep.equal([]);
+    });
+
+    it("checks what the route depends on: the device's ifindex and the on-link address", function () {
+        expect(checkRoute({ destination: "default", via: "10.0.0.1", dev: "veth_1b", devIfindex: 7, onLinkAddress: "10.0.0.2/24" })
+            .failures).to.deep.equal([]);
+        const { failures } = checkRoute({ destination: "default", via: "10.0.0.1", devIfindex: 0, onLinkAddress: "10.0.0.0/24" });
+        expect(failures.map((f) => f.property)).to.deep.equal(["devIfindex", "onLinkAddress"]);
+    });
+
+    it("re-adds the route in place when its device is re-created or its on-link address changes", async function () {
+        const olds = {
+            netns: "eXDP", destination: "default", via: "10.0.0.1", dev: "veth_1b", devIfindex: 7, onLinkAddress: "10.0.0.2/24",
+            owner: "p/s/route",
+        };
+        const diff = (news: Record<string, unknown>) => routeProvider.diff!("id", olds, { ...olds, ...news });
+        expect(await diff({})).to.deep.include({ changes: false });
+        expect(await diff({ devIfindex: 9 })).to.deep.include({ changes: true, replaces: [] });
+        expect(await diff({ onLinkAddress: "10.0.0.3/24" })).to.deep.include({ changes: true, replaces: [] });
+        expect(await diff({ dev: "vi_n", devIfindex: 9 })).to.deep.include({ changes: true, replaces: [] });
+        expect(await diff({ netns: "other" })).to.deep.include({ changes: true, replaces: ["netns"] });
     });
 });

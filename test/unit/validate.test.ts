@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import {
-    CheckFailure, checkProperty, interfaceCidrProblem, interfaceNameProblem, mtuProblem, netnsNameProblem,
-    networkCidrProblem, parseIpv4, sameSubnet, xdpModeProblem,
+    CheckFailure, checkProperty, ifindexProblem, interfaceCidrProblem, interfaceNameProblem, mtuProblem, netnsNameProblem,
+    networkCidrProblem, parseIpv4, sameSubnet, unicastMacProblem, xdpModeProblem,
 } from "../../provider/validate";
+import { stableMac } from "../../components/egress-xdp";
 
 describe("check rules", function () {
     it("accepts kernel interface names and refuses the rest with a reason", function () {
@@ -74,5 +75,22 @@ describe("check rules", function () {
         checkProperty(failures, inputs, "peerName", interfaceNameProblem, true);
         expect(failures.map((f) => f.property)).to.deep.equal(["name", "peerName"]);
         expect(failures[1].reason).to.equal("is required");
+    });
+
+    it("checks MAC addresses (unicast, as ip prints them) and interface indexes", function () {
+        expect(unicastMacProblem("02:5a:00:12:34:56")).to.equal(undefined);
+        for (const bad of ["02:5A:00:12:34:56", "02:5a:00:12:34", "01:00:5e:00:00:01", 2]) {
+            expect(unicastMacProblem(bad), String(bad)).to.be.a("string");
+        }
+        expect(ifindexProblem(1)).to.equal(undefined);
+        for (const bad of [0, -1, 1.5, "3"]) expect(ifindexProblem(bad), String(bad)).to.be.a("string");
+    });
+
+    it("derives a stable, locally administered unicast MAC from a seed", function () {
+        const mac = stableMac("egress-xdp/dev/dev-bridge");
+        expect(mac).to.equal(stableMac("egress-xdp/dev/dev-bridge"));
+        expect(unicastMacProblem(mac)).to.equal(undefined);
+        expect(parseInt(mac.slice(0, 2), 16) & 0x02, "locally administered").to.equal(2);
+        expect(stableMac("egress-xdp/other/other-bridge")).to.not.equal(mac);
     });
 });
