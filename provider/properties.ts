@@ -1,11 +1,11 @@
 // One description per resource: every property once, with how it is checked and defaulted, whether a
-// change replaces the object or updates it in place, and which are outputs only. Check, diff and the
-// keys a resource's constructor gives Pulumi all derive from it. The description is typed by the
+// change replaces the object or updates it in place, and which are outputs only. Check, diff (the one
+// diff rule: recorded outputs against new inputs, unknown values during preview count as changes) and
+// the keys a resource's constructor gives Pulumi all derive from it. The description is typed by the
 // resource's Inputs and Outputs: a misspelt, missing or extra property is a compile error.
 import type { Output } from "@pulumi/pulumi";
-import { DiffOutcome, changedProperties, diffProperties } from "./diff";
 import { ownerFor } from "./owner";
-import { CheckFailure, checkListProperty, checkProperty, sortedListInput } from "./validate";
+import { CheckFailure, checkListProperty, checkProperty, isUnknown, sortedListInput } from "./validate";
 
 /** A check rule (validate.ts): a reason when the value is bad, undefined when it is good. */
 export type Problem<T> = (value: T) => string | undefined;
@@ -76,6 +76,28 @@ export interface Description<Inputs, Outputs extends Inputs> {
     resourceProps<Args extends object>(name: string, args: Args & NoExtraKeys<Args, Inputs>): Record<string, unknown>;
 }
 
+/** What diff tells the engine. */
+export interface DiffOutcome {
+    changes: boolean;
+    replaces: string[];
+    deleteBeforeReplace: boolean;
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+    return JSON.stringify(a) === JSON.stringify(b);
+}
+
+/** The keys whose new input differs from the recorded output: unknown (preview) always, unset observed ones never. */
+function changedProperties(
+    olds: Record<string, unknown>, news: Record<string, unknown>, keys: string[], observed: string[],
+): string[] {
+    return keys.filter((key) => {
+        const next = news[key];
+        if (next === undefined && observed.includes(key)) return false;
+        return isUnknown(next) || !sameValue(olds[key], next);
+    });
+}
+
 function isList(check: AnyProperty["check"]): check is UnorderedList<never> {
     return typeof check === "object";
 }
@@ -90,10 +112,11 @@ export function describeProperties<Inputs, Outputs extends Inputs>(
     const entries = Object.entries(properties) as [string, AnyProperty][];
     const inputEntries = entries.filter(([, property]) => !property.output);
     const changing = (change: AnyProperty["change"]) => entries.filter(([, p]) => p.change === change).map(([key]) => key);
-    const spec = {
-        replaceOn: changing("replace"), updateOn: changing("update"),
-        observed: entries.filter(([, p]) => p.observed).map(([key]) => key), deleteBeforeReplace,
-    };
+    const replaceOn = changing("replace");
+    const updateOn = changing("update");
+    const observed = entries.filter(([, p]) => p.observed).map(([key]) => key);
+    const changedOf = (olds: unknown, news: unknown, keys: string[]) =>
+        changedProperties(olds as Record<string, unknown>, news as Record<string, unknown>, keys, observed);
     return {
         check(news) {
             const failures: CheckFailure[] = [];
@@ -110,10 +133,12 @@ export function describeProperties<Inputs, Outputs extends Inputs>(
             return { inputs: inputs as Inputs, failures };
         },
         diff(olds, news) {
-            return diffProperties(olds as Record<string, unknown>, news as Record<string, unknown>, spec);
+            const replaces = changedOf(olds, news, replaceOn);
+            const changes = replaces.length > 0 || changedOf(olds, news, updateOn).length > 0;
+            return { changes, replaces, deleteBeforeReplace: replaces.length > 0 && deleteBeforeReplace };
         },
         changed(olds, news, keys) {
-            return changedProperties(olds as Record<string, unknown>, news as Record<string, unknown>, keys, spec.observed);
+            return changedOf(olds, news, keys);
         },
         resourceProps(name, args) {
             return { ...Object.fromEntries(entries.map(([key]) => [key, undefined])), ...args, owner: ownerFor(name) };
