@@ -193,7 +193,9 @@ export interface RuleKind<I extends RuleInputs, O extends I & RuleOutputs> {
  * A provider for rules tagged with the owner comment. Replacement deletes first: old and new carry the
  * same comment, so a new rule made first would be taken for the old one's leftover, and vice versa.
  */
-export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(kind: RuleKind<I, O>): pulumi.dynamic.ResourceProvider {
+export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(
+    kind: RuleKind<I, O>,
+): pulumi.dynamic.ResourceProvider {
     const ruleSet = (inputs: I): RuleSet => {
         const comment = ownerMark(inputs.owner);
         const specs = kind.matches(inputs).map((match) => ruleSpec(match, comment));

@@ -23,7 +23,8 @@ export interface InputProperty<T> {
     /** What a new value does: "replace" the object, or "update" it in place; unset: nothing (e.g. adopt). */
     change?: "replace" | "update";
     /** Skipped for an absent value and for an unknown one (preview): that one is checked at `up`. */
-    check?: NonNullable<T> extends readonly (infer Item)[] ? UnorderedList<Item> | Problem<NonNullable<T>> : Problem<NonNullable<T>>;
+    check?: NonNullable<T> extends readonly (infer Item)[]
+        ? UnorderedList<Item> | Problem<NonNullable<T>> : Problem<NonNullable<T>>;
     /** A missing value is a failure (a list's absence means empty). */
     required?: boolean;
     /** The value recorded when the input is absent. */

@@ -3,7 +3,8 @@
 // same way. Each resource supplies only what differs: its kind, how to add it, its properties and outputs.
 import * as pulumi from "@pulumi/pulumi";
 import {
-    LinkInputs, LinkSettings, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink,
+    LinkInputs, LinkSettings, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink,
+    readLink,
 } from "./link";
 import { requireNetns } from "./netns";
 import { qualifiedId } from "./owner";

@@ -461,7 +461,8 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "pinDir", "foreignProgram"]).length > 0) {
+        const reattach = xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "pinDir", "foreignProgram"]);
+        if (!current || reattach.length > 0) {
             await attach(ctx, news, current);
         }
         return { outs: await settle(ctx, news, olds.offloadChanges ?? []) };

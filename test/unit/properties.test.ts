@@ -39,7 +39,8 @@ describe("Property descriptions (check, diff and constructor keys from one descr
     it("applies defaults, records lists sorted (absent as empty, unknown as unknown) and adds nothing else", function () {
         expect(thing.check({ name: "a", addresses: ["10.0.0.9/24", "10.0.0.1/24"], owner: "o" }).inputs)
             .to.deep.equal({ name: "a", addresses: ["10.0.0.1/24", "10.0.0.9/24"], up: true, owner: "o" });
-        expect(thing.check({ name: "a", up: false, owner: "o" }).inputs).to.deep.equal({ name: "a", addresses: [], up: false, owner: "o" });
+        expect(thing.check({ name: "a", up: false, owner: "o" }).inputs)
+            .to.deep.equal({ name: "a", addresses: [], up: false, owner: "o" });
         expect(thing.check({ name: "a", addresses: unknownValue, owner: "o" }).inputs.addresses).to.equal(unknownValue);
     });
 
@@ -48,7 +49,8 @@ describe("Property descriptions (check, diff and constructor keys from one descr
         const news: ThingInputs = { name: "a", addresses: [], up: true, owner: "o" };
         expect(thing.diff(olds, news)).to.deep.equal({ changes: false, replaces: [], deleteBeforeReplace: false });
         expect(thing.diff(olds, { ...news, adopt: true })).to.include({ changes: false });
-        expect(thing.diff(olds, { ...news, mtu: 1400 })).to.deep.equal({ changes: true, replaces: [], deleteBeforeReplace: false });
+        expect(thing.diff(olds, { ...news, mtu: 1400 }))
+            .to.deep.equal({ changes: true, replaces: [], deleteBeforeReplace: false });
         expect(thing.diff(olds, { ...news, up: unknownValue as never })).to.include({ changes: true });
         expect(thing.diff(olds, { ...news, name: "b", mtu: 1400 }))
             .to.deep.equal({ changes: true, replaces: ["name"], deleteBeforeReplace: true });
@@ -67,10 +69,16 @@ describe("Property descriptions (check, diff and constructor keys from one descr
         const misspelt: Properties<ThingInputs, ThingOutputs> = { ...thingProperties, adress: {} };
         // @ts-expect-error missing property
         const missing: Properties<ThingInputs, ThingOutputs> = { name: thingProperties.name };
-        // @ts-expect-error an output that claims to be an input's replacement rule
-        const outputReplaces: Properties<ThingInputs, ThingOutputs> = { ...thingProperties, ifindex: { output: true, change: "replace" } };
-        // @ts-expect-error a list rule on a property that is no list
-        const listOnScalar: Properties<ThingInputs, ThingOutputs> = { ...thingProperties, name: { check: unorderedList(interfaceNameProblem) } };
+        const outputReplaces: Properties<ThingInputs, ThingOutputs> = {
+            ...thingProperties,
+            // @ts-expect-error an output with a replacement rule
+            ifindex: { output: true, change: "replace" },
+        };
+        const listOnScalar: Properties<ThingInputs, ThingOutputs> = {
+            ...thingProperties,
+            // @ts-expect-error a list rule on a property that is no list
+            name: { check: unorderedList(interfaceNameProblem) },
+        };
         const args: { name: string; adress: string[] } = { name: "a", adress: [] };
         // @ts-expect-error an arg that is no input
         expect(thing.resourceProps("res", args)).to.include({ name: "a" });
