@@ -44,8 +44,10 @@ export interface LabStack {
     /** Replaces the stack's config by `config` (keys left out are unset), for the next preview or up. */
     edit(config: StackConfig): void;
     outputs(): Promise<StackOutputs>;
-    /** Pings from inside the stack's namespace; true when every reply came back. */
+    /** Pings from inside the stack's namespace (3 echoes unless `count`); true when every reply came back. */
     ping(target: string, count?: number): Promise<boolean>;
+    /** How many of `count` echoes (default 3) from inside the stack's namespace were answered. */
+    replies(target: string, count?: number): Promise<number>;
     counters(): Promise<XdpCounters>;
     /** Destroys the stack (ignoring failures) and removes its backend. */
     dispose(): Promise<void>;
@@ -79,20 +81,32 @@ export function replaceStackConfig(engine: Engine, config: StackConfig): void {
     writeFileSync(file, [...salt, ...(entries.length > 0 ? ["config:", ...entries] : []), ""].join("\n"));
 }
 
+/**
+ * How many of `count` echoes from `netns` to `target` were answered (ping's exit status says only
+ * whether one was).
+ */
+export async function pingReplies(netns: string, target: string, count: number): Promise<number> {
+    const { stdout } = await run({ resource: `ping from ${netns}`, netns },
+        ["ping", "-n", "-q", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true });
+    const received = /(\d+) received/.exec(stdout);
+    if (!received) throw new Error(`ping from ${netns} to ${target} printed no statistics:\n${stdout}`);
+    return Number(received[1]);
+}
+
 export async function newLabStack(lab: Lab, name: string, overrides: StackConfig = {}): Promise<LabStack> {
     const engine = await newEngine(projectRoot, `${name}-${lab.id}`);
     const config = labStackConfig(lab, name, overrides);
     await setStackConfig(engine, config);
     const outputs = async () => JSON.parse((await engine.pulumi(["stack", "output", "--json"])).stdout) as StackOutputs;
+    const replies = async (target: string, count = 3) => pingReplies(stack.namespace, target, count);
     const stack: LabStack = {
-        engine, namespace: String(config.namespace), config, outputs,
+        engine, namespace: String(config.namespace), config, outputs, replies,
         edit: (next) => {
             replaceStackConfig(engine, next);
             stack.config = next;
             stack.namespace = String(next.namespace);
         },
-        ping: async (target, count = 1) => (await run({ resource: `ping from ${stack.namespace}`, netns: stack.namespace },
-            ["ping", "-c", String(count), "-i", "0.01", "-W", "1", target], { allowFailure: true })).exitCode === 0,
+        ping: async (target, count = 3) => await replies(target, count) === count,
         counters: async () => {
             const out = await outputs();
             return readCounters(out.hostNetns, out.xdpMapIds);

@@ -1,10 +1,12 @@
 // Ledgers: small JSON files under /run/egress-xdp, one per network namespace, in which the resources
 // of every stack that share a namespace record what they changed there (ip_forward, iptables tables).
 // A file's name carries the namespace's name and inode, so a recreated namespace (e.g. after a reboot,
-// which also empties /run) never inherits an old one's ledger.
+// which also empties /run) never inherits an old one's ledger. The last ledger out takes its empty
+// directories with it (provider/notes.ts), so /run/egress-xdp is left as it was found.
 import * as fs from "fs";
 import * as path from "path";
 import { netnsPath } from "./netns";
+import { removeRunStateFile, writeRunStateFile } from "./notes";
 
 /**
  * The ledger file of a namespace in `dir`; "@self" (no namespace name may hold '@') stands for the
@@ -24,7 +26,7 @@ export function forgetNamespaceLedgers(dir: string, netns: string): void {
     if (!fs.existsSync(dir)) return;
     for (const file of fs.readdirSync(dir)) {
         if (file.startsWith(`${netns}.`) && /^\d+\.json$/.test(file.slice(netns.length + 1))) {
-            fs.rmSync(path.join(dir, file), { force: true });
+            removeRunStateFile(path.join(dir, file));
         }
     }
 }
@@ -36,11 +38,6 @@ export function forgetNamespaceLedgers(dir: string, netns: string): void {
 export function changeLedgerFile<L>(file: string, change: (ledger?: L) => L | undefined): void {
     const before = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as L : undefined;
     const after = change(before);
-    if (!after) {
-        fs.rmSync(file, { force: true });
-        return;
-    }
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify(after));
-    fs.renameSync(`${file}.tmp`, file);
+    if (after) writeRunStateFile(file, JSON.stringify(after));
+    else removeRunStateFile(file);
 }

@@ -25,7 +25,7 @@ describe("Concurrency: two stacks up and down at the same time on one host (faul
             expect(await a.ping(lab().serverAddress), "a passes traffic").to.equal(true);
             expect(await b.ping(lab().serverAddress), "b passes traffic").to.equal(true);
             expect(await a.ping(lab().otherServerAddress), "a has no drop-list").to.equal(true);
-            expect(await b.ping(lab().otherServerAddress), "b drops its list").to.equal(false);
+            expect(await b.replies(lab().otherServerAddress), "b drops its list").to.equal(0);
             const outputs = await Promise.all(both.map((s) => s.outputs()));
             notes.programs = outputs.map((o) => o.xdpProgramId);
             await Promise.all(both.map((s) => s.engine.pulumi(["destroy", "--yes"])));

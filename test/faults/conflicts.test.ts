@@ -8,9 +8,8 @@ import { readLink } from "../../provider/link";
 import { run } from "../../provider/runner";
 import { Engine, newEngine, projectRoot } from "../../lab/engine";
 import { useFigures } from "../helpers/figures";
-import { inNs, removeTestTable } from "../helpers/lab";
-import { chainRules, iptablesTableSave, snapshotNetns } from "../helpers/snapshot";
-import { useLabStacks } from "../helpers/lab";
+import { inNs, removeTestTable, useLabStacks } from "../helpers/lab";
+import { chainRules, iptablesTableSave, linkDetails, snapshotNetns } from "../helpers/snapshot";
 
 /** The uplink MASQUERADE rule of a stack, as someone else would write it: the same match, no owner comment. */
 const lookAlikeNat = ["-s", "10.0.0.0/24", "-o", "uplink0", "-j", "MASQUERADE"];
@@ -49,15 +48,15 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
     it("a bridge named like ours: up is refused naming it, and the bridge stays exactly as it was", async function () {
         await measured("foreign bridge br_1", async (notes) => {
             await foreignBridge();
-            const before = await readLink(host(), "br_1");
+            const before = await linkDetails(lab().host, "br_1");
             const s = await labStack();
             const up = await s.engine.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
             notes.refusal = up.stdout.split("\n").find((line) => /a link named br_1 already exists/.test(line))?.trim();
             expect(up.exitCode).to.not.equal(0);
             expect(notes.refusal, up.stdout).to.match(/not created by this resource.*left untouched/);
-            expect(await readLink(host(), "br_1"), "after the refused up").to.deep.equal(before);
+            expect(await linkDetails(lab().host, "br_1"), "after the refused up").to.deep.equal(before);
             await s.engine.pulumi(["destroy", "--yes"]);
-            expect(await readLink(host(), "br_1"), "after destroy").to.deep.equal(before);
+            expect(await linkDetails(lab().host, "br_1"), "after destroy").to.deep.equal(before);
             await inNs(lab().host, ["ip", "link", "del", "br_1"]);
         });
     });
@@ -89,6 +88,9 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
             notes.postrouting = rules;
             expect(rules[0], "the look-alike keeps its place").to.equal(foreign);
             expect(rules.filter((rule) => rule === foreign)).to.have.length(1);
+            // The look-alike alone would NAT this traffic too: ours must be there as well, tagged.
+            const ours = new RegExp(`^-A POSTROUTING -s 10\\.0\\.0\\.0/24 -o uplink0 -m comment --comment "?egress-xdp:[^ ]*/${s.engine.stack}-nat-uplink"? -j MASQUERADE$`);
+            expect(rules.filter((rule) => ours.test(rule)), "our tagged uplink rule next to it").to.have.length(1);
             expect(await s.ping(lab().serverAddress)).to.equal(true);
             await s.engine.pulumi(["destroy", "--yes"]);
             expect(await iptablesTableSave(lab().host, "nat"), "after destroy").to.equal(before);
@@ -103,10 +105,13 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
             await foreignNamespace(namespace);
             await foreignBridge();
             await nat("-A", "POSTROUTING", ...lookAlikeNat);
-            const foreign = {
-                namespace: await snapshotNetns(namespace), bridge: await readLink(host(), "br_1"),
+            const foreignState = async () => ({
+                namespace: await snapshotNetns(namespace), bridge: await linkDetails(lab().host, "br_1"),
                 nat: await iptablesTableSave(lab().host, "nat"),
-            };
+            });
+            const foreign = await foreignState();
+            const foreignBridgeIndex = (await readLink(host(), "br_1"))?.ifindex;
+            const lookAlikeRule = `-A POSTROUTING ${lookAlikeNat.join(" ")}`;
             const engine = await newEngine(path.join(projectRoot, "test", "fixtures", "adopt"), `adopt-${lab().id}`);
             engines.push(engine);
             const configure = (adopt: boolean) => engine.pulumi(["config", "set-all",
@@ -115,17 +120,25 @@ describe("Conflicts: look-alikes refused and left untouched, adopted only when a
             await configure(false);
             const refused = await engine.pulumi(["up", "--yes", "--skip-preview"], { allowFailure: true });
             expect(refused.exitCode).to.not.equal(0);
-            notes.refusals = refused.stdout.split("\n").filter((line) => /already exists/.test(line)).length;
+            const refusals = refused.stdout.split("\n").filter((line) => /already exists.*not created by this resource/.test(line));
+            notes.refusals = refusals.length;
+            expect(refusals.some((line) => line.includes("a link named br_1")), "the bridge refused").to.equal(true);
+            expect(refusals.some((line) => line.includes(`a network namespace named ${namespace}`)), "the namespace refused")
+                .to.equal(true);
+            // A NatRule never takes a look-alike without adopt: it adds its own, tagged, after it.
+            const during = await foreignState();
+            expect({ ...during, nat: undefined }, "with adopt false the bridge and namespace are untouched")
+                .to.deep.equal({ ...foreign, nat: undefined });
+            const postroutingRefused = await chainRules(lab().host, "nat", "POSTROUTING");
+            expect(postroutingRefused[0], "the look-alike unchanged, first").to.equal(lookAlikeRule);
+            expect(postroutingRefused.filter((rule) => rule === lookAlikeRule)).to.have.length(1);
             await engine.pulumi(["destroy", "--yes"]);
-            expect({
-                namespace: await snapshotNetns(namespace), bridge: await readLink(host(), "br_1"),
-                nat: await iptablesTableSave(lab().host, "nat"),
-            }, "with adopt false nothing foreign changed").to.deep.equal(foreign);
+            expect(await foreignState(), "with adopt false, after destroy nothing foreign changed").to.deep.equal(foreign);
 
             await configure(true);
             await engine.pulumi(["up", "--yes", "--skip-preview"]);
             const bridge = await readLink(host(), "br_1");
-            expect(bridge?.ifindex, "the same bridge, taken over").to.equal(foreign.bridge?.ifindex);
+            expect(bridge?.ifindex, "the same bridge, taken over").to.equal(foreignBridgeIndex);
             expect(bridge?.alias).to.match(/^egress-xdp:adopt\//);
             expect(bridge?.addresses).to.deep.equal(["10.0.0.1/24"]);
             expect((await readLink({ resource: "t", netns: namespace }, "lo"))?.alias).to.match(/^egress-xdp:adopt\//);

@@ -41,26 +41,29 @@ async function xdpMode(c: DriftContext): Promise<AttachMode> {
     return mode as AttachMode;
 }
 
-/** Out-of-band changes, each as an operator or another tool would make it. */
-const drifts: { kind: string; apply(c: DriftContext): Promise<unknown> }[] = [
-    { kind: "tap deleted", apply: (c) => inNs(c.lab.host, ["ip", "link", "del", "tap_1"]) },
-    { kind: "outer veth deleted (its peer goes with it)", apply: (c) => inNs(c.lab.host, ["ip", "link", "del", "veth_1a"]) },
+/**
+ * Out-of-band changes, each as an operator or another tool would make it, and the resources (by name
+ * suffix) whose refresh must report it.
+ */
+const drifts: { kind: string; drifted: string[]; apply(c: DriftContext): Promise<unknown> }[] = [
+    { kind: "tap deleted", drifted: ["tap"], apply: (c) => inNs(c.lab.host, ["ip", "link", "del", "tap_1"]) },
+    { kind: "outer veth deleted (its peer goes with it)", drifted: ["veth"], apply: (c) => inNs(c.lab.host, ["ip", "link", "del", "veth_1a"]) },
     {
-        kind: "inner namespace deleted",
+        kind: "inner namespace deleted", drifted: ["namespace", "veth"],
         apply: async (c) => {
             await run({ resource: "drift" }, ["ip", "netns", "del", c.stack.namespace]);
             expect(await goneFromHost(c, "veth_1a"), "veth_1a gone with the namespace").to.equal(true);
         },
     },
-    { kind: "bridge address removed", apply: (c) => inNs(c.lab.host, ["ip", "addr", "del", "10.0.0.1/24", "dev", "br_1"]) },
-    { kind: "outer veth detached from the bridge", apply: (c) => inNs(c.lab.host, ["ip", "link", "set", "dev", "veth_1a", "nomaster"]) },
-    { kind: "inner default route removed", apply: (c) => inNs(c.stack.namespace, ["ip", "route", "del", "default"]) },
-    { kind: "uplink NAT rule deleted", apply: (c) => deleteOwnRules(c, "nat", "POSTROUTING", "nat-uplink") },
-    { kind: "ip_forward turned off", apply: (c) => inNs(c.lab.host, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]) },
+    { kind: "bridge address removed", drifted: ["bridge"], apply: (c) => inNs(c.lab.host, ["ip", "addr", "del", "10.0.0.1/24", "dev", "br_1"]) },
+    { kind: "outer veth detached from the bridge", drifted: ["veth"], apply: (c) => inNs(c.lab.host, ["ip", "link", "set", "dev", "veth_1a", "nomaster"]) },
+    { kind: "inner default route removed", drifted: ["default-route"], apply: (c) => inNs(c.stack.namespace, ["ip", "route", "del", "default"]) },
+    { kind: "uplink NAT rule deleted", drifted: ["nat-uplink"], apply: (c) => deleteOwnRules(c, "nat", "POSTROUTING", "nat-uplink") },
+    { kind: "ip_forward turned off", drifted: ["ip-forward"], apply: (c) => inNs(c.lab.host, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]) },
     // `xdp off` alone would detach only a native program: say the mode the program is attached in.
-    { kind: "XDP program detached", apply: async (c) => inNs(c.lab.host, xdpDetachArgv("veth_1a", await xdpMode(c))) },
+    { kind: "XDP program detached", drifted: ["xdp"], apply: async (c) => inNs(c.lab.host, xdpDetachArgv("veth_1a", await xdpMode(c))) },
     {
-        kind: "XDP program replaced by someone else's",
+        kind: "XDP program replaced by someone else's", drifted: ["xdp"],
         apply: async (c) => {
             const bpffsDir = fs.mkdtempSync(path.join(c.built.dir, "bpffs-"));
             try {
@@ -75,6 +78,12 @@ const drifts: { kind: string; apply(c: DriftContext): Promise<unknown> }[] = [
     },
 ];
 
+/** The resources (by name suffix) a refresh's output reports as deleted or updated. */
+function reportedResources(output: string, stack: string): string[] {
+    const line = new RegExp(`^\\s*[-~]+\\s+\\S+\\s+${stack}-(\\S+)\\s+(deleted|updated)\\b`);
+    return [...new Set(output.split("\n").map((l) => line.exec(l)?.[1]).filter((name): name is string => !!name))].sort();
+}
+
 describe("Drift: out-of-band changes reported by refresh and repaired by up (faults)", function () {
     this.timeout(180000);
     const built = useBuiltObjects(["xdp_stats"]);
@@ -86,11 +95,15 @@ describe("Drift: out-of-band changes reported by refresh and repaired by up (fau
             const stack = await labStack("drift", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] });
             await stack.engine.pulumi(["up", "--yes", "--skip-preview"]);
             await measured(drift.kind, async (notes) => {
+                // The control: before the drift, refresh finds nothing, so what it reports next is the drift.
+                await stack.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
                 await drift.apply({ lab: lab(), stack, built: built() });
                 const refresh = await stack.engine.pulumi(["refresh", "--yes", "--expect-no-changes"], { allowFailure: true });
                 notes.refreshReported = refresh.stdout.split("\n").filter((line) => /^\s+[-~+] \d+ \w+$/.test(line)).map((l) => l.trim());
                 expect(refresh.exitCode, `refresh did not report ${drift.kind}:\n${refresh.stdout}`).to.not.equal(0);
                 expect(notes.refreshReported).to.not.deep.equal([]);
+                notes.refreshNamed = reportedResources(refresh.stdout, stack.engine.stack);
+                expect(notes.refreshNamed, `the resources refresh names:\n${refresh.stdout}`).to.include.members(drift.drifted);
 
                 await stack.engine.pulumi(["up", "--yes", "--skip-preview"]);
                 expect(await stack.ping(lab().serverAddress), "traffic after the repair").to.equal(true);

@@ -11,7 +11,7 @@ import { PlannedOp, expectKernelState, expectPlan, expectTraffic, plannedOps, wa
 import { projectRoot } from "../../lab/engine";
 import { useFigures } from "../helpers/figures";
 import { Lab, createLab, destroyLab, inNs, labNamespaces, useLabStacks } from "../helpers/lab";
-import { snapshotAll, snapshotNetns } from "../helpers/snapshot";
+import { expectSameSnapshot, snapshotAll, snapshotNetns } from "../helpers/snapshot";
 import { LabStack, StackConfig } from "../../lab/stack";
 
 const without = (config: StackConfig, ...keys: string[]): StackConfig =>
@@ -128,7 +128,7 @@ describe("Edit matrix: every config key edited on a live stack converges in one 
                     name: "hostNetns -> another lab host",
                     before: async () => {
                         second = await createLab();
-                        secondFresh = await snapshotAll(await labNamespaces(second));
+                        secondFresh = await snapshotAll(await labNamespaces(second), second.id);
                     },
                     config: (c) => ({ ...c, hostNetns: second!.host, sendDev: second!.uplink }),
                     plan: {
@@ -145,7 +145,7 @@ describe("Edit matrix: every config key edited on a live stack converges in one 
                 },
             ]);
             await s.engine.pulumi(["destroy", "--yes"]);
-            expect(await snapshotAll(await labNamespaces(second!)), "the second host after destroy").to.deep.equal(secondFresh);
+            expectSameSnapshot(await snapshotAll(await labNamespaces(second!), second!.id), secondFresh!, "the second host after destroy");
         } finally {
             if (second) await destroyLab(second);
             await removeSecondUplink(lab());

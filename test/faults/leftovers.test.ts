@@ -21,6 +21,7 @@ import { XdpAttachmentOutputs, checkXdpAttachment, xdpAttachmentProvider } from 
 import { useBuiltObjects } from "../helpers/bpf-build";
 import { failureOf, useLab } from "../helpers/kernel-suite";
 import { inNs } from "../helpers/lab";
+import { linkDetails, routeDetails, snapshotNetns } from "../helpers/snapshot";
 
 /** The inputs `check` makes of `news`, which must be valid. */
 function checked<T>(check: (news: Record<string, unknown>) => { inputs: T; failures: unknown[] }, news: Record<string, unknown>): T {
@@ -39,8 +40,9 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
         const inputs = checked(checkBridge, { name: "br_left", netns: lab().host, addresses: ["10.5.0.1/24"], owner });
         writeNote(linkNote("br_left"), { owner: "egress-xdp/other/stack" });
         await inNs(lab().host, ["ip", "link", "add", "name", "br_left", "type", "bridge"]);
+        const foreign = await linkDetails(lab().host, "br_left");
         expect(await failureOf(bridgeProvider.create!(inputs))).to.match(/already exists.*not created by this resource/s);
-        expect((await readLink(host(), "br_left"))?.alias, "left unmarked").to.equal(undefined);
+        expect(await linkDetails(lab().host, "br_left"), "left exactly as it was (unmarked)").to.deep.equal(foreign);
 
         writeNote(linkNote("br_left"), { owner });
         const created = await bridgeProvider.create!(inputs);
@@ -73,7 +75,9 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
         const name = lab().netnsName("leftns");
         const inputs = checked(checkNamespace, { name, owner });
         await run({ resource: "t" }, ["ip", "netns", "add", name]);
+        const foreign = await snapshotNetns(name);
         expect(await failureOf(namespaceProvider.create!(inputs))).to.match(/already exists.*not created by this resource/s);
+        expect(await snapshotNetns(name), "left exactly as it was").to.equal(foreign);
 
         writeNote(linkNote("lo", name), { owner });
         const created = await namespaceProvider.create!(inputs);
@@ -87,8 +91,13 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
         const inputs = checked(checkNamespace, { name, owner });
         // What `ip netns add` leaves when killed between creating the file and mounting the namespace on it.
         fs.writeFileSync(`/var/run/netns/${name}`, "");
+        const fileState = () => {
+            const { ino, size, mode, mtimeMs, dev } = fs.statSync(`/var/run/netns/${name}`);
+            return { ino, size, mode, mtimeMs, dev };
+        };
+        const foreign = fileState();
         expect(await failureOf(namespaceProvider.create!(inputs))).to.match(/holds no namespace.*left untouched/s);
-        expect(fs.statSync(`/var/run/netns/${name}`).size, "left as it was").to.equal(0);
+        expect(fileState(), "left as it was").to.deep.equal(foreign);
 
         writeNote(linkNote("lo", name), { owner });
         const created = await namespaceProvider.create!(inputs);
@@ -112,13 +121,13 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
 
     it(`a route with our note is taken back; a look-alike (proto ${routeProtocol} of another stack, or the host's) is refused and left alone`, async function () {
         const inputs = checked(checkRoute, { netns: lab().host, destination: "192.0.2.0/24", via: "198.18.0.2", owner });
-        const routes = async () => (await inNs(lab().host, ["ip", "route", "show", "192.0.2.0/24"])).stdout;
+        const routes = () => routeDetails(lab().host, "192.0.2.0/24");
         const addRoute = (...extra: string[]) =>
             inNs(lab().host, ["ip", "route", "add", "192.0.2.0/24", "via", "198.18.0.2", "metric", "0", ...extra]);
         await addRoute();
         const foreign = await routes();
         expect(await failureOf(routeProvider.create!(inputs))).to.match(/already exists.*not this resource's.*left untouched/s);
-        expect(await routes(), "left untouched").to.equal(foreign);
+        expect(await routes(), "left untouched, protocol included").to.deep.equal(foreign);
         await inNs(lab().host, ["ip", "route", "del", "192.0.2.0/24"]);
 
         // Another stack's route: our protocol, its note.
@@ -128,14 +137,14 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
         writeNote(routeNote(inputs), { owner: "egress-xdp/other/route" });
         expect(await failureOf(routeProvider.create!(inputs))).to.match(/egress-xdp resource egress-xdp\/other\/route made it/);
         await routeProvider.delete!("id", { ...inputs, dev: "uplink0" });
-        expect(await routes(), "another stack's route stays on delete").to.equal(another);
+        expect(await routes(), "another stack's route stays on delete").to.deep.equal(another);
 
         // A create killed right after the add left the route with our note: taken back.
         writeNote(routeNote(inputs), { owner });
         const created = await routeProvider.create!(inputs);
         expect(created.outs).to.deep.equal({ ...inputs, dev: "uplink0" });
         await routeProvider.delete!(created.id, created.outs as RouteOutputs);
-        expect(await routes()).to.equal("");
+        expect(await routes()).to.deep.equal([]);
         expect(fs.existsSync(notePath(routeNote(inputs))), "the note goes with the route").to.equal(false);
     });
 
@@ -162,9 +171,10 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
             });
             const leftover = await attachByHand();
             writeNote(xdpNote(), { owner, progId: leftover - 1 });
+            const foreign = await linkDetails(lab().host, "uplink0");
             expect(await failureOf(xdpAttachmentProvider.create!(inputs)), "not the program our create attached")
                 .to.match(/already has XDP program.*did not attach/s);
-            expect((await readLink(host(), "uplink0"))?.xdp?.progId, "left attached").to.equal(leftover);
+            expect(await linkDetails(lab().host, "uplink0"), "left attached, the link as it was").to.deep.equal(foreign);
 
             writeNote(xdpNote(), { owner });
             const created = await xdpAttachmentProvider.create!(inputs);

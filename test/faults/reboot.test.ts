@@ -13,25 +13,32 @@ import { expectKernelState, expectTraffic, wantedOf } from "../helpers/converge"
 import { useFigures } from "../helpers/figures";
 import { eventually } from "../helpers/kernel-suite";
 import { Lab, createLab, destroyLab, inNs, labNamespaces, removeTestTable, useLabStacks } from "../helpers/lab";
-import { snapshotAll } from "../helpers/snapshot";
+import { bpffsMounts, expectSameSnapshot, snapshotAll } from "../helpers/snapshot";
 import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
+import { removeRunStateFile, runStateDir } from "../../provider/notes";
+import { run } from "../../provider/runner";
 
-/** Where egress-xdp keeps its notes and ledgers (provider/notes.ts, provider/ledger.ts users). */
-const runDir = "/run/egress-xdp";
-
-/** egress-xdp's files under /run that belong to the lab's namespaces (their names start with one). */
+/** egress-xdp's files under /run of the lab (their names hold a name ending in its id: a namespace, a stack's bpffs). */
 function labRunFiles(lab: Pick<Lab, "id">): string[] {
-    if (!existsSync(runDir)) return [];
-    return (readdirSync(runDir, { recursive: true }) as string[])
-        .filter((file) => new RegExp(`^[a-z0-9]+-${lab.id}\\.`).test(path.basename(file)))
-        .map((file) => path.join(runDir, file));
+    if (!existsSync(runStateDir)) return [];
+    return (readdirSync(runStateDir, { recursive: true }) as string[])
+        .filter((file) => path.basename(file).includes(`-${lab.id}`))
+        .map((file) => path.join(runStateDir, file));
 }
 
-/** What a reboot does to a lab: every namespace and kernel object gone, the lab's own made as fresh, its /run files gone. */
+/**
+ * What a reboot does to a lab: every namespace and kernel object gone, the lab's own made as fresh, its
+ * /run files gone, its stacks' bpffs (lab/stack.ts) unmounted and the mount point, under the temp
+ * directory that boot empties, gone.
+ */
 async function reboot(lab: Lab): Promise<void> {
     await destroyLab(lab);
     expect(await eventually(async () => (await labNamespaces(lab)).length === 0), "the lab's namespaces gone").to.equal(true);
-    for (const file of labRunFiles(lab)) rmSync(file, { force: true });
+    for (const file of labRunFiles(lab)) removeRunStateFile(file);
+    for (const mountPoint of bpffsMounts().map((mount) => mount.split(" ")[0]).filter((point) => point.includes(`-${lab.id}`))) {
+        await run({ resource: `reboot of lab ${lab.id}` }, ["umount", mountPoint]);
+        rmSync(mountPoint, { recursive: true });
+    }
     await createLab(lab.id);
 }
 
@@ -54,14 +61,14 @@ describe("Reboot: one command brings a stack back (faults)", function () {
                 const want = wantedOf(s.config, { dropList: "dropPrefixes" in variant.config, forwardAccept: "forwardAccept" in variant.config });
                 await measured(`reboot: ${variant.name}`, async (notes) => {
                     await reboot(lab);
-                    const rebooted = await snapshotAll(await labNamespaces(lab));
+                    const rebooted = await snapshotAll(await labNamespaces(lab), lab.id);
                     const recovery = await s!.engine.pulumi(["up", "--refresh", "--yes"]);
                     notes.recovery = recovery.stdout.split("\n").filter((line) => /^\s+[+~-]+ +\d+ /.test(line)).map((l) => l.trim());
                     await expectTraffic(lab, s!, want, lab.uplinkAddress);
                     await s!.engine.pulumi(["preview", "--expect-no-changes"]);
                     await expectKernelState(lab, s!, want);
                     await s!.engine.pulumi(["destroy", "--yes"]);
-                    expect(await snapshotAll(await labNamespaces(lab)), "the lab after destroy, as the reboot left it").to.deep.equal(rebooted);
+                    expectSameSnapshot(await snapshotAll(await labNamespaces(lab), lab.id), rebooted, "the lab after destroy, as the reboot left it");
                     expect(labRunFiles(lab), "egress-xdp's files for the lab").to.deep.equal([]);
                 });
             } finally {

@@ -28,8 +28,29 @@ export function sessionMembers(sid: number): number[] {
     return members;
 }
 
-/** SIGKILLs every process of session `sid` until none is left (a dying parent may still fork). */
-export async function killSession(sid: number): Promise<void> {
+/** The session of process `pid`, or undefined when it is gone. */
+function sessionOf(pid: number): number | undefined {
+    try {
+        const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[3]);
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * SIGKILLs every process of session `sid` until none is left (a dying parent may still fork).
+ * `known` (members seen a moment ago) go first, each checked to be still in the session: reading a
+ * few stat files is much quicker than scanning /proc, and the kill must land inside the operation.
+ */
+export async function killSession(sid: number, known: number[] = []): Promise<void> {
+    for (const pid of known.filter((member) => sessionOf(member) === sid)) {
+        try {
+            process.kill(pid, "SIGKILL");
+        } catch {
+            // gone already
+        }
+    }
     for (let round = 0; round < 100; round++) {
         const members = sessionMembers(sid);
         if (members.length === 0) return;
@@ -67,14 +88,17 @@ export async function runAndKill(command: PulumiCommand, killAt: (lines: string[
     const lines: string[] = [];
     let partial = "";
     let kill: Promise<void> | undefined;
+    // The session's members, refreshed while the command runs, for a quick kill.
+    let members: number[] = [];
+    const census = setInterval(() => { members = sessionMembers(child.pid!); }, 250);
     child.all!.on("data", (chunk: Buffer) => {
         const text = partial + chunk.toString();
         const complete = text.split("\n");
         partial = complete.pop()!;
         lines.push(...complete);
-        if (!kill && killAt(lines)) kill = beforeKill(lines).then(() => killSession(child.pid!));
+        if (!kill && killAt(lines)) kill = beforeKill(lines).then(() => killSession(child.pid!, members));
     });
-    const result = await child;
+    const result = await child.finally(() => clearInterval(census));
     await kill;
     return { killed: kill !== undefined && result.signal === "SIGKILL", output: String(result.all ?? "") };
 }

@@ -1,8 +1,7 @@
 // The frame every kernel test uses: a fresh lab before each test, a snapshot of the lab's namespaces
 // before and after, and the lab removed afterwards whatever happened.
-import { expect } from "chai";
 import { Lab, createLab, destroyLab, labNamespaces } from "./lab";
-import { snapshotAll } from "./snapshot";
+import { expectSameSnapshot, snapshotAll } from "./snapshot";
 
 /**
  * Registers beforeEach/afterEach hooks and returns a getter for the current lab. After each test the
@@ -14,13 +13,13 @@ export function useLab(): () => Lab {
     let before: Record<string, string> = {};
     beforeEach(async function () {
         lab = await createLab();
-        before = await snapshotAll(await labNamespaces(lab));
+        before = await snapshotAll(await labNamespaces(lab), lab.id);
     });
     afterEach(async function () {
         if (!lab) return;
         try {
             if (this.currentTest?.state === "passed") {
-                expect(await snapshotAll(await labNamespaces(lab)), "lab state after the test").to.deep.equal(before);
+                expectSameSnapshot(await snapshotAll(await labNamespaces(lab), lab.id), before, "lab state after the test");
             }
         } finally {
             await destroyLab(lab);

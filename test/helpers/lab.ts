@@ -1,8 +1,11 @@
 // Throwaway lab hosts for kernel tests (see lab/host.ts) and small helpers to work in them. Every
 // test gets a lab with a random id, removed afterwards also when the test failed.
+import { expect } from "chai";
+import { parseProgInfo } from "../../provider/bpf";
+import { readLink } from "../../provider/link";
 import { run } from "../../provider/runner";
 import { Lab } from "../../lab/host";
-import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
+import { LabStack, StackConfig, StackOutputs, newLabStack, pingReplies } from "../../lab/stack";
 import { useLab } from "./kernel-suite";
 
 export { Lab, createLab, destroyLab, labNamespaces } from "../../lab/host";
@@ -30,7 +33,7 @@ export interface LabClient {
     /** The client's address, 10.0.0.2, in subnet 10.0.0.0/24. */
     address: string;
     subnet: string;
-    /** Whether one ping from the client to `target` gets an answer within a second. */
+    /** Whether one ping from the client to `target` gets its answer within a second. */
     ping(target: string): Promise<boolean>;
     /** Removes the namespace and the host's veth end and restores the host's ip_forward. */
     remove(): Promise<void>;
@@ -53,8 +56,7 @@ export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClie
     }
     return {
         netns, hostInterface, address: "10.0.0.2", subnet: "10.0.0.0/24",
-        ping: async (target) =>
-            (await inNs(netns, ["ping", "-n", "-c", "1", "-W", "1", target], { allowFailure: true })).exitCode === 0,
+        ping: async (target) => await pingReplies(netns, target, 1) === 1,
         remove: async () => {
             await inNs(lab.host, ["ip", "link", "del", hostInterface]);
             await run(ctx, ["ip", "netns", "del", netns]);
@@ -83,4 +85,26 @@ export function useLabStacks():
             return stack;
         },
     };
+}
+
+/**
+ * Requires the stack's outputs to be what the kernel holds: the recorded XDP program (id, tag, mode,
+ * maps) attached to the outer veth, which is a port of the bridge with the tap; the bridge and the
+ * inner end with their addresses. A state that a refresh left behind the kernel fails here.
+ */
+export async function expectOutputsMatchKernel(stack: LabStack): Promise<StackOutputs> {
+    const out = await stack.outputs();
+    const host = { resource: "t", netns: out.hostNetns };
+    const outer = await readLink(host, out.vethOuter);
+    expect(outer?.xdp, `XDP on ${out.vethOuter}`).to.deep.include({
+        progId: out.xdpProgramId, tag: out.xdpProgramTag, mode: out.effectiveXdpMode,
+    });
+    expect(outer?.master, `${out.vethOuter}'s bridge`).to.equal(out.bridge);
+    expect((await readLink(host, out.tap))?.master, `${out.tap}'s bridge`).to.equal(out.bridge);
+    expect((await readLink(host, out.bridge))?.addresses, `${out.bridge}'s addresses`).to.deep.equal([out.outerAddress]);
+    expect((await readLink({ resource: "t", netns: out.namespace }, out.vethInner))?.addresses,
+        `${out.vethInner}'s addresses in ${out.namespace}`).to.deep.equal([out.innerAddress]);
+    const prog = parseProgInfo((await run(host, ["bpftool", "-j", "prog", "show", "id", String(out.xdpProgramId)])).stdout);
+    expect(Object.values(out.xdpMapIds).sort(), "the recorded maps are the program's").to.deep.equal([...prog.mapIds].sort());
+    return out;
 }

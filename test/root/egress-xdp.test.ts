@@ -10,6 +10,7 @@ import { ethtoolFeaturesArgv, parseEthtoolFeatures } from "../../provider/offloa
 import { projectRoot } from "../../lab/engine";
 import { useLab } from "../helpers/kernel-suite";
 import { inNs, removeTestTable } from "../helpers/lab";
+import { gapsIn, watchLinkEvents } from "../helpers/link-events";
 import { LabStack, newLabStack } from "../../lab/stack";
 import { tcpExchange } from "../helpers/traffic";
 
@@ -78,7 +79,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
     it("drops the config's prefixes and counts the drops", async function () {
         const s = await stack("drop", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] });
         await s.engine.pulumi(["up", "--yes"]);
-        expect(await s.ping(lab().otherServerAddress, 5)).to.equal(false);
+        expect(await s.replies(lab().otherServerAddress, 5)).to.equal(0);
         expect(await s.ping(lab().serverAddress, 5)).to.equal(true);
         const counters = await s.counters();
         expect(counters.verdicts!.dropped).to.be.at.least(5);
@@ -95,7 +96,7 @@ describe("EgressXdp end to end (engine, root tier)", function () {
         expect(await s.ping(lab().serverAddress, 3)).to.equal(true);
         await inNs(lab().host, ["iptables", "-w", "-P", "FORWARD", "DROP"]);
         try {
-            expect(await s.ping(lab().serverAddress, 2), "DROP stops the path").to.equal(false);
+            expect(await s.replies(lab().serverAddress, 2), "DROP stops the path").to.equal(0);
             const preview = await s.engine.pulumi(["preview", "--diff"]);
             expect(preview.stdout).to.match(/\+ +pulumi-nodejs:dynamic\/egressxdp:ForwardAccept/);
             await s.engine.pulumi(["up", "--yes"]);
@@ -126,21 +127,21 @@ describe("EgressXdp end to end (engine, root tier)", function () {
         expect(preview).to.match(/\+-\s*command:local:Command/);
         expect(preview).to.match(/~\s*pulumi-nodejs:dynamic\/egressxdp:XdpAttachment/);
 
-        const samples: (number | undefined)[] = [];
-        let polling = true;
-        const poller = (async () => {
-            while (polling) samples.push((await readLink({ resource: "t", netns: lab().host }, "veth_1a"))?.xdp?.progId);
-        })();
+        // Every attach, replace or detach on veth_1a during the whole update, as the kernel announces it.
+        const watch = await watchLinkEvents(lab().host, "veth_1a");
+        let events;
         try {
             await s.engine.pulumi(["up", "--yes"]);
         } finally {
-            polling = false;
-            await poller;
+            events = await watch.stop();
         }
         const second = (await s.outputs()).xdpProgramId;
         expect(second).to.not.equal(first);
-        expect(samples.length).to.be.greaterThan(5);
-        expect(samples.filter((id) => id !== first && id !== second), "samples without our program").to.deep.equal([]);
+        expect(events.length, "the kernel announced the swap").to.be.at.least(1);
+        expect(gapsIn(events), "link events without a program during the update").to.deep.equal([]);
+        expect(events.map((event) => event.progId).filter((id) => id !== first && id !== second), "other programs")
+            .to.deep.equal([]);
+        expect(events.at(-1)?.progId, "the last event shows the new program").to.equal(second);
         await s.engine.pulumi(["preview", "--expect-no-changes"]);
     });
 

@@ -5,6 +5,7 @@ import { NamespaceOutputs, checkNamespace, namespaceProvider } from "../../provi
 import { run } from "../../provider/runner";
 import { expectDiffClasses } from "../helpers/diff-classes";
 import { eventually, failureOf, useLab } from "../helpers/kernel-suite";
+import { snapshotNetns } from "../helpers/snapshot";
 
 describe("Namespace (kernel)", function () {
     const lab = useLab();
@@ -52,9 +53,10 @@ describe("Namespace (kernel)", function () {
 
     it("refuses a foreign namespace of the same name and leaves it intact, adopts it when asked", async function () {
         await addForeign();
+        const foreign = await snapshotNetns(name());
         expect(await failureOf(namespaceProvider.create!(inputsFor())))
             .to.match(/already exists.*not created by this resource.*adopt: true/s);
-        expect(await readLo()).to.include({ up: false, alias: undefined });
+        expect(await snapshotNetns(name()), "the foreign namespace exactly as it was").to.equal(foreign);
 
         const adopted = await namespaceProvider.create!(inputsFor({ adopt: true }));
         expect(await readLo()).to.include({ up: true, alias: "egress-xdp:test/namespace" });
@@ -73,8 +75,9 @@ describe("Namespace (kernel)", function () {
         const created = await namespaceProvider.create!(inputsFor());
         await run({ resource: "t" }, ["ip", "netns", "del", name()]);
         await addForeign();
+        const foreign = await snapshotNetns(name());
         await namespaceProvider.delete!(created.id, created.outs);
-        expect(fs.existsSync(`/var/run/netns/${name()}`)).to.equal(true);
+        expect(await snapshotNetns(name()), "the foreign namespace exactly as it was").to.equal(foreign);
         await run({ resource: "t" }, ["ip", "netns", "del", name()]);
     });
 });

@@ -5,6 +5,7 @@ import { run } from "../../provider/runner";
 import { expectDiffClasses } from "../helpers/diff-classes";
 import { eventually, failureOf, useLab } from "../helpers/kernel-suite";
 import { inNs } from "../helpers/lab";
+import { routeDetails } from "../helpers/snapshot";
 
 describe("Route (kernel)", function () {
     const lab = useLab();
@@ -89,16 +90,16 @@ describe("Route (kernel)", function () {
     it("refuses an existing route for the destination and leaves it intact, adopts only an identical one", async function () {
         await withInner(async () => {
             await inNs(inner(), ["ip", "route", "add", "default", "via", "10.0.0.1"]);
-            const foreign = await routes();
+            const foreign = await routeDetails(inner(), "default");
             expect(await failureOf(routeProvider.create!(inputsFor())))
                 .to.match(/already exists \(default via 10\.0\.0\.1 dev veth_i\).*left untouched.*adopt: true/s);
             expect(await failureOf(routeProvider.create!(inputsFor({ via: "10.0.1.1", adopt: true }))))
                 .to.match(/already exists/);
-            expect(await routes()).to.deep.equal(foreign);
+            expect(await routeDetails(inner(), "default"), "the foreign route exactly as it was").to.deep.equal(foreign);
 
             const otherMetric = await routeProvider.create!(inputsFor({ metric: 100 }));
             await routeProvider.delete!(otherMetric.id, otherMetric.outs);
-            expect(await routes()).to.deep.equal(foreign);
+            expect(await routeDetails(inner(), "default"), "after ours of another metric came and went").to.deep.equal(foreign);
 
             const adopted = await routeProvider.create!(inputsFor({ adopt: true }));
             expect(adopted.outs).to.deep.equal({ ...inputsFor({ adopt: true }), dev: "veth_i" });
@@ -111,8 +112,12 @@ describe("Route (kernel)", function () {
         await withInner(async () => {
             const created = await routeProvider.create!(inputsFor());
             await inNs(inner(), ["ip", "route", "replace", "default", "via", "10.0.0.3"]);
+            const foreign = await routeDetails(inner(), "default");
+            expect(JSON.stringify(foreign), "replaced without our protocol").to.not.match(/"protocol":"?77"?/);
             await routeProvider.delete!(created.id, created.outs);
+            // Checked here, before withInner deletes the namespace (and the route with it).
             expect(await routes()).to.deep.equal([{ dst: "default", gateway: "10.0.0.3", dev: "veth_i" }]);
+            expect(await routeDetails(inner(), "default"), "the foreign route exactly as it was, unmarked").to.deep.equal(foreign);
         });
     });
 });

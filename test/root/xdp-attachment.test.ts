@@ -11,6 +11,7 @@ import {
 import { BuiltObjects, buildBpfObjects } from "../helpers/bpf-build";
 import { eventually, useLab } from "../helpers/kernel-suite";
 import { inNs } from "../helpers/lab";
+import { gapsIn, watchLinkEvents } from "../helpers/link-events";
 
 // The egress path in miniature: xv1 (10.0.0.2) in an inner namespace sends, its peer xv0
 // (10.0.0.1) in the lab host receives, and the XDP program on xv0 sees every packet.
@@ -35,6 +36,8 @@ describe("XdpAttachment (kernel)", function () {
         await inNs(inner(), ["ip", "addr", "add", "10.0.0.2/24", "dev", "xv1"]);
         await inNs(inner(), ["ip", "link", "set", "xv1", "up"]);
         await test();
+        // Before the namespace goes (which would take xv0 and its program with it): the test's delete detached it.
+        expect(await attached(), "no program left on xv0 by the test").to.equal(undefined);
         await run({ resource: "test pair" }, ["ip", "netns", "del", inner()]);
         expect(await eventually(async () => !await readLink(host(), "xv0")), "xv0 gone with its peer").to.equal(true);
     };
@@ -127,18 +130,13 @@ describe("XdpAttachment (kernel)", function () {
         const old = created.outs as XdpAttachmentOutputs;
         const next = dropList([]);
         expect(await provider.diff!(created.id, old, next)).to.deep.include({ changes: true, replaces: [] });
-        let swapping = true;
-        const poller = (async () => {
-            const seen: (number | undefined)[] = [];
-            while (swapping) seen.push((await attached())?.progId);
-            return seen;
-        })();
-        const swapped = await provider.update!(created.id, old, next).finally(() => { swapping = false; });
+        const watch = await watchLinkEvents(lab().host, "xv0");
+        const swapped = await provider.update!(created.id, old, next);
         const outs = swapped.outs as XdpAttachmentOutputs;
-        const seen = [old.progId, ...await poller, (await attached())?.progId];
-        expect(seen.length).to.be.at.least(4);
-        expect(seen.every((id) => id === old.progId || id === outs.progId), `samples ${seen.join(",")}`).to.equal(true);
-        expect(seen.at(-1)).to.equal(outs.progId);
+        const events = await watch.stop();
+        expect(events.length, "the kernel announced the swap").to.be.at.least(1);
+        expect(gapsIn(events), "link events without a program during the swap").to.deep.equal([]);
+        expect(events.at(-1)?.progId, "the last event shows the new program").to.equal(outs.progId);
         expect(outs).to.include({ progName: "xdp_droplist", effectiveMode: "native" });
         expect(outs.progId).to.not.equal(old.progId);
         expect(await ping(5)).to.equal(5);
