@@ -1,7 +1,7 @@
 // Package egress-xdp: the EgressXdp component and the dynamic resources it is made of, with their
 // arg and output types, for any Pulumi program (`import { EgressXdp } from "egress-xdp"`).
 export { EgressXdp, EgressXdpArgs } from "./components/egress-xdp";
-export { ForwardAcceptChoice, dropListMap, egressXdpDefaults, forwardAcceptChoices } from "./components/egress-xdp-args";
+export { ForwardAcceptChoice, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptChoices } from "./components/egress-xdp-args";
 export { configKeys, readConfig } from "./components/config";
 export { XdpCounters, packetsSeen, readCounters } from "./components/counters";
 export { Bridge, BridgeArgs, BridgeOutputs } from "./provider/bridge";
@@ -15,5 +15,5 @@ export { VethPair, VethPairArgs, VethPairOutputs } from "./provider/veth-pair";
 export { XdpAttachment, XdpAttachmentArgs, XdpAttachmentOutputs } from "./provider/xdp-attachment";
 export { BpfPinDir, BpfPinDirArgs, BpfPinDirOutputs } from "./provider/bpf-pin-dir";
 export { EntryValue, MapEntrySpec, MapFill } from "./provider/map-fill";
-export { XdpMode } from "./provider/validate";
+export { IpFamily, XdpMode } from "./provider/validate";
 export { OffloadChange, ProgramView } from "./provider/offload";

@@ -9,6 +9,7 @@ export = async () => {
     return {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
         vethInner: egress.vethInner, outerAddress: egress.outerAddress, innerAddress: egress.innerAddress,
+        outerAddress6: egress.outerAddress6, innerAddress6: egress.innerAddress6,
         xdpProgramId: egress.xdpProgramId, xdpProgramTag: egress.xdpProgramTag, effectiveXdpMode: egress.effectiveXdpMode,
         xdpMapIds: egress.xdpMapIds, xdpProgramView: egress.xdpProgramView, xdpOffloads: egress.xdpOffloads,
         xdpOffloadChanges: egress.xdpOffloadChanges, xdpIngressProgramId: egress.xdpIngressProgramId, xdpIngressMode: egress.xdpIngressMode,

@@ -5,11 +5,19 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 
-/* Map keys; provider/bpf.ts (statsProtocols) reads them in this order. */
-enum stats_slot { SLOT_TCP, SLOT_UDP, SLOT_ICMP, SLOT_IPV4_OTHER, SLOT_IPV6, SLOT_OTHER, SLOT_COUNT };
+/*
+ * Map keys; provider/bpf.ts (statsProtocols) reads them in this order. The IPv6 protocols come last so
+ * the older keys keep their numbers; SLOT_IPV6_OTHER counts IPv6 that is none of them (including
+ * packets whose first next header is an extension header).
+ */
+enum stats_slot {
+	SLOT_TCP, SLOT_UDP, SLOT_ICMP, SLOT_IPV4_OTHER, SLOT_IPV6_OTHER, SLOT_OTHER,
+	SLOT_TCP6, SLOT_UDP6, SLOT_ICMP6, SLOT_COUNT
+};
 
 struct counter {
 	__u64 packets;
@@ -25,6 +33,22 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME); /* counters outlive a program swap */
 } stats SEC(".maps");
 
+static __always_inline __u32 slot6_of(struct ipv6hdr *ip6, void *data_end)
+{
+	if ((void *)(ip6 + 1) > data_end)
+		return SLOT_IPV6_OTHER;
+	switch (ip6->nexthdr) {
+	case IPPROTO_TCP:
+		return SLOT_TCP6;
+	case IPPROTO_UDP:
+		return SLOT_UDP6;
+	case IPPROTO_ICMPV6:
+		return SLOT_ICMP6;
+	default:
+		return SLOT_IPV6_OTHER;
+	}
+}
+
 static __always_inline __u32 slot_of(void *data, void *data_end)
 {
 	struct ethhdr *eth = data;
@@ -33,7 +57,7 @@ static __always_inline __u32 slot_of(void *data, void *data_end)
 	if ((void *)(eth + 1) > data_end)
 		return SLOT_OTHER;
 	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
-		return SLOT_IPV6;
+		return slot6_of((void *)(eth + 1), data_end);
 	if (eth->h_proto != bpf_htons(ETH_P_IP))
 		return SLOT_OTHER;
 	if ((void *)(ip + 1) > data_end)

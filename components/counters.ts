@@ -10,7 +10,7 @@ export interface XdpCounters {
     stats?: Record<StatsProtocol, { packets: number; bytes: number }>;
     /** xdp_droplist.c: packets passed and dropped. */
     verdicts?: { passed: number; dropped: number };
-    /** xdp_droplist.c: drops per destination prefix. */
+    /** xdp_droplist.c: drops per destination prefix (IPv4 and IPv6). */
     dropsByPrefix?: Record<string, number>;
     /** xdp_isn_egress.c and xdp_isn_ingress.c: segments seen, flows, rewritten, by checksum kind. */
     isnEgress?: Record<IsnSlot, number>;
@@ -24,12 +24,12 @@ export async function readCounters(hostNetns: string | undefined, mapIds: Record
         const id = mapIds[kernelObjectName(name)];
         return id === undefined ? undefined : dumpMap(ctx, id);
     };
-    const [stats, verdicts, drops, isnEgress, isnIngress] = await Promise.all([dump("stats"), dump("verdicts"),
-        dump("drop_prefixes"), dump("isn_egress_counters"), dump("isn_ingress_counters")]);
+    const [stats, verdicts, drops, drops6, isnEgress, isnIngress] = await Promise.all([dump("stats"), dump("verdicts"),
+        dump("drop_prefixes"), dump("drop_prefixes6"), dump("isn_egress_counters"), dump("isn_ingress_counters")]);
     return {
         stats: stats && statsCounters(stats),
         verdicts: verdicts && verdictCounters(verdicts),
-        dropsByPrefix: drops && prefixDrops(drops),
+        dropsByPrefix: (drops || drops6) && prefixDrops([...drops ?? [], ...drops6 ?? []]),
         isnEgress: isnEgress && isnCounters(isnEgress),
         isnIngress: isnIngress && isnCounters(isnIngress),
     };

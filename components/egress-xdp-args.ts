@@ -8,9 +8,10 @@ import { MapFill, checkMapFills } from "../provider/map-fill";
 import { netnsExists } from "../provider/netns";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
+import { iptablesCommand } from "../provider/iptables";
 import {
-    CheckFailure, XdpMode, checkListProperty, checkProperty, interfaceCidrProblem, interfaceNameProblem, isUnknown,
-    netnsNameProblem, networkCidrProblem, sameSubnet, xdpModeProblem,
+    CheckFailure, IpFamily, XdpMode, checkListProperty, checkProperty, familyOf, interfaceCidr6Problem, interfaceCidrProblem,
+    interfaceNameProblem, isUnknown, netnsNameProblem, networkPrefixProblem, sameSubnet, xdpModeProblem,
 } from "../provider/validate";
 
 /** The values of forwardAccept: "auto" decides by the host's filter/FORWARD chain; booleans mean always/never. */
@@ -32,12 +33,15 @@ export const egressXdpDefaults = {
     xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf", xdpMaps: [] as MapFill[],
 };
 
-/** The LPM trie map that holds `dropPrefixes` (bpf/xdp_droplist.c). */
+/** The LPM trie maps that hold `dropPrefixes` (bpf/xdp_droplist.c): IPv4 ones, IPv6 ones. */
 export const dropListMap = "drop_prefixes";
+export const dropListMap6 = "drop_prefixes6";
 
 /** Args with every default filled in, as plain values (unknown ones: the preview's unknown marker). */
-export type ResolvedArgs = typeof egressXdpDefaults &
-    { sendDev: string; hostNetns?: string; xdpIngressProgram?: string; xdpIngressMode?: XdpMode };
+export type ResolvedArgs = typeof egressXdpDefaults & {
+    sendDev: string; hostNetns?: string; outerAddress6?: string; innerAddress6?: string;
+    xdpIngressProgram?: string; xdpIngressMode?: XdpMode;
+};
 
 /**
  * Whether filter/FORWARD (`iptables -S FORWARD`) forwards everything without rules of ours: policy
@@ -101,20 +105,31 @@ export function argProblems(a: ResolvedArgs): CheckFailure[] {
     }
     checkProperty(failures, values, "outerAddress", interfaceCidrProblem, true);
     checkProperty(failures, values, "innerAddress", interfaceCidrProblem, true);
+    checkProperty(failures, values, "outerAddress6", interfaceCidr6Problem);
+    checkProperty(failures, values, "innerAddress6", interfaceCidr6Problem);
     checkProperty(failures, values, "xdpMode", xdpModeProblem, true);
     checkProperty(failures, values, "xdpIngressMode", xdpModeProblem);
     checkProperty(failures, values, "bpffsRoot", (root: unknown) => typeof root === "string" && path.isAbsolute(root)
         ? undefined : `"${String(root)}" is not an absolute path like /sys/fs/bpf`);
-    checkListProperty(failures, values, "dropPrefixes", networkCidrProblem);
+    checkListProperty(failures, values, "dropPrefixes", networkPrefixProblem);
     const choice = a.forwardAccept;
     if (typeof choice !== "boolean" && !(forwardAcceptChoices as readonly unknown[]).includes(choice)) {
         failures.push({ property: "forwardAccept", reason: `"${String(choice)}" is not one of ${forwardAcceptChoices.join(", ")}` });
     }
-    if (!failures.some((f) => /Address$/.test(f.property)) && known(a.outerAddress, a.innerAddress)) {
-        if (!sameSubnet(a.outerAddress, a.innerAddress)) {
-            failures.push({ property: "innerAddress", reason: `${a.innerAddress} is not in the subnet of outerAddress ${a.outerAddress}` });
-        } else if (a.outerAddress.split("/")[0] === a.innerAddress.split("/")[0]) {
-            failures.push({ property: "innerAddress", reason: "must differ from outerAddress" });
+    const pairs: [string, string | undefined, string, string | undefined][] = [
+        ["outerAddress", a.outerAddress, "innerAddress", a.innerAddress],
+        ["outerAddress6", a.outerAddress6, "innerAddress6", a.innerAddress6],
+    ];
+    for (const [outerKey, outer, innerKey, inner] of pairs) {
+        if (failures.some((f) => f.property === outerKey || f.property === innerKey) || !known(outer, inner)) continue;
+        if (outer === undefined || inner === undefined) {
+            // Only the IPv6 pair is optional: one without the other is a mistake, not "IPv6 off".
+            const [missing, given] = outer === undefined ? [outerKey, innerKey] : [innerKey, outerKey];
+            if (outer !== inner) failures.push({ property: missing, reason: `is required when ${given} is set` });
+        } else if (!sameSubnet(outer, inner)) {
+            failures.push({ property: innerKey, reason: `${inner} is not in the subnet of ${outerKey} ${outer}` });
+        } else if (outer.split("/")[0] === inner.split("/")[0]) {
+            failures.push({ property: innerKey, reason: `must differ from ${outerKey}` });
         }
     }
     // The host namespace holds bridge, tap, outer veth and the uplink: their names must differ.
@@ -138,11 +153,15 @@ export function argProblems(a: ResolvedArgs): CheckFailure[] {
                 failures.push({ property: `xdpMaps[${i}]`, reason: `${program} has no map ${fill.map}; its maps: ${declared.join(", ") || "none"}` });
             }
         }
-        if (known(a.dropPrefixes) && a.dropPrefixes.length > 0 && !programMaps(program).includes(dropListMap)) {
-            failures.push({
-                property: "dropPrefixes",
-                reason: `${program} has no map ${dropListMap} to hold them; use bpf/xdp_droplist.c or leave dropPrefixes empty`,
-            });
+        if (known(a.dropPrefixes) && a.dropPrefixes.length > 0 && !failures.some((f) => f.property.startsWith("dropPrefixes"))) {
+            const needed = [...new Set(a.dropPrefixes.map((p) => (familyOf(p) === 6 ? dropListMap6 : dropListMap)))];
+            for (const map of needed.filter((m) => !declared.includes(m))) {
+                failures.push({
+                    property: "dropPrefixes",
+                    reason: `${program} has no map ${map} to hold ${map === dropListMap6 ? "IPv6" : "IPv4"} prefixes; ` +
+                        "use bpf/xdp_droplist.c or leave dropPrefixes empty",
+                });
+            }
         }
     }
     return failures;
@@ -176,12 +195,17 @@ export async function hostProblems(a: ResolvedArgs): Promise<CheckFailure[]> {
     return failures;
 }
 
-/** Resolves forwardAccept: always/true, never/false, or (auto) whenever the host's FORWARD chain needs them. */
-export async function forwardAcceptWanted(choice: ForwardAcceptChoice | boolean, hostNetns: string | undefined): Promise<boolean> {
+/**
+ * Resolves forwardAccept for one family: always/true, never/false, or (auto) whenever that family's
+ * FORWARD chain (iptables or ip6tables) needs them.
+ */
+export async function forwardAcceptWanted(choice: ForwardAcceptChoice | boolean, hostNetns: string | undefined, family: IpFamily = 4):
+    Promise<boolean> {
     if (typeof choice === "boolean") return choice;
     if (choice !== "auto") return choice === "always";
+    const command = iptablesCommand(family);
     // Listing creates nothing (no table, no hook), so this leaves the host as it is.
-    const { stdout } = await askHostOnce(`forward ${hostNetns ?? ""}`,
-        () => run({ resource: "EgressXdp forwardAccept", netns: hostNetns }, ["iptables", "-w", "-S", "FORWARD"]));
+    const { stdout } = await askHostOnce(`forward${family} ${hostNetns ?? ""}`,
+        () => run({ resource: "EgressXdp forwardAccept", netns: hostNetns }, [command, "-w", "-S", "FORWARD"]));
     return !forwardChainAcceptsAll(stdout);
 }

@@ -21,9 +21,9 @@ import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
 import { XdpAttachment } from "../provider/xdp-attachment";
 import { OffloadChange, ProgramView } from "../provider/offload";
-import { CheckFailure, XdpMode, formatIpv4, networkOf, parseCidr } from "../provider/validate";
+import { CheckFailure, XdpMode, familyOf, subnetOf } from "../provider/validate";
 import {
-    ForwardAcceptChoice, ResolvedArgs, argProblems, dropListMap, egressXdpDefaults, forwardAcceptWanted, hostProblems,
+    ForwardAcceptChoice, ResolvedArgs, argProblems, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptWanted, hostProblems,
 } from "./egress-xdp-args";
 
 export interface EgressXdpArgs {
@@ -46,6 +46,14 @@ export interface EgressXdpArgs {
     outerAddress?: pulumi.Input<string>;
     /** The inner veth end's address, in the same subnet. Default 10.0.0.2/24. */
     innerAddress?: pulumi.Input<string>;
+    /**
+     * The bridge's IPv6 address, the inner namespace's IPv6 gateway, e.g. a ULA like fd00:e0::1/64.
+     * With innerAddress6 it turns IPv6 on: addresses, default route, NAT66 out of sendDev, forwarding
+     * (force_forwarding, Linux 6.17+) and FORWARD accept rules; unset (default): IPv4 only.
+     */
+    outerAddress6?: pulumi.Input<string>;
+    /** The inner veth end's IPv6 address, in the subnet of outerAddress6. */
+    innerAddress6?: pulumi.Input<string>;
     /**
      * An XDP program: a C file (built with clang during `pulumi up`) or a prebuilt object; a relative
      * path is relative to the program's directory (where Pulumi.yaml is). Default: the package's
@@ -75,7 +83,7 @@ export interface EgressXdpArgs {
      * value: "u64", entries: [{ key: 443, value: 1 }] } (layouts: provider/map-fill.ts).
      */
     xdpMaps?: pulumi.Input<MapFill[]>;
-    /** Destination IPv4 prefixes the drop-list program drops (its LPM map `drop_prefixes`). */
+    /** Destination IPv4 and IPv6 prefixes the drop-list program drops (its LPM maps `drop_prefixes`, `drop_prefixes6`). */
     dropPrefixes?: pulumi.Input<pulumi.Input<string>[]>;
     /**
      * Accept rules for the bridge at the top of filter/FORWARD, for hosts whose FORWARD chain would
@@ -88,7 +96,6 @@ export interface EgressXdpArgs {
 /** What the checks skip as not yet known (provider/validate.ts isUnknown): an arg that is an Output. */
 const unknown = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
 
-/** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
 /**
  * A locally administered unicast MAC derived from `seed` (e.g. a resource's owner): the same for
  * every re-creation of the device, whatever it is named.
@@ -97,12 +104,6 @@ export function stableMac(seed: string): string {
     const bytes = createHash("sha256").update(seed).digest().subarray(0, 6);
     bytes[0] = (bytes[0] & 0xfc) | 0x02;
     return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join(":");
-}
-
-/** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24. */
-export function subnetOf(cidr: string): string {
-    const parsed = parseCidr(cidr)!;
-    return `${formatIpv4(networkOf(parsed))}/${parsed.prefixLength}`;
 }
 
 /**
@@ -126,7 +127,8 @@ function invalidArgs(name: string, failures: CheckFailure[]): pulumi.RunError {
 type Outputs = {
     namespace: pulumi.Output<string>; bridge: pulumi.Output<string>; tap: pulumi.Output<string>;
     vethOuter: pulumi.Output<string>; vethInner: pulumi.Output<string>; outerAddress: pulumi.Output<string>;
-    innerAddress: pulumi.Output<string>; xdpProgramId: pulumi.Output<number>; xdpProgramTag: pulumi.Output<string>;
+    innerAddress: pulumi.Output<string>; outerAddress6: pulumi.Output<string>; innerAddress6: pulumi.Output<string>;
+    xdpProgramId: pulumi.Output<number>; xdpProgramTag: pulumi.Output<string>;
     effectiveXdpMode: pulumi.Output<string>; xdpMapIds: pulumi.Output<Record<string, number>>;
     xdpProgramView: pulumi.Output<ProgramView>; xdpOffloads: pulumi.Output<Record<string, string>>;
     xdpOffloadChanges: pulumi.Output<OffloadChange[]>;
@@ -144,6 +146,9 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
     readonly vethInner: pulumi.Output<string>;
     readonly outerAddress: pulumi.Output<string>;
     readonly innerAddress: pulumi.Output<string>;
+    /** The IPv6 addresses ("" when IPv6 is off). */
+    readonly outerAddress6: pulumi.Output<string>;
+    readonly innerAddress6: pulumi.Output<string>;
     readonly xdpProgramId: pulumi.Output<number>;
     readonly xdpProgramTag: pulumi.Output<string>;
     /** The mode the program runs in (native or generic); `xdpMode` in the args is the mode requested. */
@@ -180,6 +185,8 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         this.vethInner = output("vethInner");
         this.outerAddress = output("outerAddress");
         this.innerAddress = output("innerAddress");
+        this.outerAddress6 = output("outerAddress6");
+        this.innerAddress6 = output("innerAddress6");
         this.xdpProgramId = output("xdpProgramId");
         this.xdpProgramTag = output("xdpProgramTag");
         this.effectiveXdpMode = output("effectiveXdpMode");
@@ -217,10 +224,15 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         let failures = argProblems(a);
         if (failures.length === 0) failures = await hostProblems(a);
         if (failures.length > 0) throw invalidArgs(name!, failures);
-        const forwardAccept = await forwardAcceptWanted(a.forwardAccept, a.hostNetns);
-        if (!forwardAccept && a.forwardAccept === "auto") {
-            pulumi.log.info(`forwardAccept auto: filter/FORWARD in ${a.hostNetns ?? "this namespace"} has policy ACCEPT and ` +
-                "no rules, so no accept rules are added (set forwardAccept: always to add them anyway)", this);
+        // Per family: auto looks at that family's FORWARD chain (ip6tables only with IPv6 on).
+        const forwardAccept = { 4: false, 6: false };
+        for (const family of a.outerAddress6 === undefined ? [4 as const] : [4 as const, 6 as const]) {
+            forwardAccept[family] = await forwardAcceptWanted(a.forwardAccept, a.hostNetns, family);
+            if (!forwardAccept[family] && a.forwardAccept === "auto") {
+                pulumi.log.info(`forwardAccept auto: ${family === 6 ? "ip6tables" : "iptables"} filter/FORWARD in ` +
+                    `${a.hostNetns ?? "this namespace"} has policy ACCEPT and no rules, so no accept rules are added ` +
+                    "(set forwardAccept: always to add them anyway)", this);
+            }
         }
         // The args as the children take them: known values as they are, Outputs once all resolved are valid.
         const checked = lazy.length === 0 ? undefined : pulumi.output(given).apply((all) => {
@@ -233,8 +245,8 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         return this.createChildren(name!, a, arg, forwardAccept);
     }
 
-    private createChildren(name: string, a: ResolvedArgs, arg: <T>(key: string) => pulumi.Input<T>, forwardAccept: boolean):
-        Outputs {
+    private createChildren(name: string, a: ResolvedArgs, arg: <T>(key: string) => pulumi.Input<T>,
+        forwardAccept: Record<4 | 6, boolean>): Outputs {
         const child = (deps: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: deps });
         const host = a.hostNetns;
         const bridgeName = arg<string>("bridge");
@@ -243,30 +255,49 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
 
         // Dependencies follow the kernel: a link's master must exist, the peer's namespace too, a route
         // needs its device's address; the rest may go in parallel.
+        // IPv6 is on when both IPv6 addresses are given (the checks require both or neither).
+        const ipv6 = a.outerAddress6 === undefined ? undefined
+            : { outer: arg<string>("outerAddress6"), inner: arg<string>("innerAddress6") };
         const namespace = new Namespace(`${name}-namespace`, { name: arg<string>("namespace") }, child());
         // The gateway's MAC and the inner end's outlive a rename or re-creation of their device, so the
         // neighbour entries that point at them stay valid and traffic flows right after `up`.
         const bridge = new Bridge(`${name}-bridge`, {
-            name: bridgeName, netns: host, addresses: [outerAddress], mac: stableMac(ownerFor(`${name}-bridge`)),
+            name: bridgeName, netns: host, addresses: [outerAddress, ...(ipv6 ? [ipv6.outer] : [])],
+            mac: stableMac(ownerFor(`${name}-bridge`)),
         }, child());
         const tap = new Tap(`${name}-tap`, { name: arg<string>("tap"), netns: host, master: bridgeName }, child([bridge]));
         const veth = new VethPair(`${name}-veth`, {
-            name: arg<string>("vethOuter"), netns: host, master: bridgeName,
-            peerName: arg<string>("vethInner"), peerNetns: arg<string>("namespace"), peerAddresses: [innerAddress],
+            name: arg<string>("vethOuter"), netns: host, master: bridgeName, peerName: arg<string>("vethInner"),
+            peerNetns: arg<string>("namespace"), peerAddresses: [innerAddress, ...(ipv6 ? [ipv6.inner] : [])],
             peerMac: stableMac(ownerFor(`${name}-veth-peer`)),
         }, child([bridge, namespace]));
-        new IpForwarding(`${name}-ip-forward`, { netns: host }, child());
-        if (forwardAccept) new ForwardAccept(`${name}-forward-accept`, { netns: host, interface: bridgeName }, child([bridge]));
+        // Forwarding on the bridge (the namespace's traffic enters routing there) and the uplink (the
+        // replies do); the bridge's ifindex re-applies it to a re-created bridge in the same up.
+        new IpForwarding(`${name}-ip-forward`, {
+            netns: host, interfaces: [bridgeName, arg<string>("sendDev")], ipv6: ipv6 !== undefined, triggers: [bridge.ifindex],
+        }, child([bridge]));
         new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: bridgeName }, child([bridge]));
-        // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
-        new NatRule(`${name}-nat-uplink`,
-            { netns: host, outInterface: arg<string>("sendDev"), sourceCidr: pulumi.output(innerAddress).apply(subnetOf) }, child());
-        // The kernel drops the route with the inner end or its address: both are inputs, so a new pair
-        // (new ifindex) or address re-adds it in the same `up`.
-        new Route(`${name}-default-route`, {
-            netns: arg<string>("namespace"), destination: "default", via: pulumi.output(outerAddress).apply((cidr) => cidr.split("/")[0]),
-            dev: arg<string>("vethInner"), devIfindex: veth.peerIfindex, onLinkAddress: innerAddress,
-        }, child([veth]));
+        // Each family's rules, from one description; IPv6 has no -o bridge rule (the recipe's is for IPv4).
+        const families = [
+            { family: 4 as const, suffix: "", outer: outerAddress, inner: innerAddress },
+            ...(ipv6 ? [{ family: 6 as const, suffix: "6", ...ipv6 }] : []),
+        ];
+        for (const f of families) {
+            const family = f.family === 6 ? { family: f.family } : {};
+            if (forwardAccept[f.family]) {
+                new ForwardAccept(`${name}-forward-accept${f.suffix}`, { netns: host, interface: bridgeName, ...family }, child([bridge]));
+            }
+            // Only the inner subnet is masqueraded out of the uplink, not all of the host's traffic.
+            new NatRule(`${name}-nat-uplink${f.suffix}`, {
+                netns: host, outInterface: arg<string>("sendDev"), sourceCidr: pulumi.output(f.inner).apply(subnetOf), ...family,
+            }, child());
+            // The kernel drops the route with the inner end or its address: both are inputs, so a new pair
+            // (new ifindex) or address re-adds it in the same `up`.
+            new Route(`${name}-default-route${f.suffix}`, {
+                netns: arg<string>("namespace"), destination: "default", via: pulumi.output(f.outer).apply((cidr) => cidr.split("/")[0]),
+                dev: arg<string>("vethInner"), devIfindex: veth.peerIfindex, onLinkAddress: f.inner,
+            }, child([veth]));
+        }
 
         const pins = new BpfPinDir(`${name}-bpf-pins`, {
             root: arg<string>("bpffsRoot"), subdir: `egress-xdp/${pulumi.getProject()}/${pulumi.getStack()}/${name}`,
@@ -277,10 +308,15 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
             ...this.programInput(`${name}-xdp-ingress`, a.xdpIngressProgram, child()), section: arg<string>("xdpIngressSection"),
             mode: arg<XdpMode>(a.xdpIngressMode === undefined ? "xdpMode" : "xdpIngressMode"), pinDir: pins.path,
         }, child([veth, pins]));
-        // The drop-list is one map filled from config: its prefixes are LPM keys, its values the program's
-        // counters. Always set, so an emptied list empties the map (a program without the map needs none).
-        const maps = pulumi.all([arg<string[]>("dropPrefixes"), arg<MapFill[]>("xdpMaps")]).apply(([prefixes, fills]): MapFill[] =>
-            [{ map: dropListMap, key: "lpm4", entries: prefixes.map((prefix) => ({ key: prefix })) }, ...fills]);
+        // The drop-list is a map per family filled from config: its prefixes are LPM keys, its values the
+        // program's counters. Both always set, so an emptied list empties the maps (a program without
+        // them needs none).
+        const maps = pulumi.all([arg<string[]>("dropPrefixes"), arg<MapFill[]>("xdpMaps")]).apply(([prefixes, fills]): MapFill[] => [
+            ...([[dropListMap, "lpm4", 4], [dropListMap6, "lpm6", 6]] as const).map(([map, key, family]) => ({
+                map, key, entries: prefixes.filter((prefix) => familyOf(prefix) === family).map((prefix) => ({ key: prefix })),
+            })),
+            ...fills,
+        ]);
         const xdp = new XdpAttachment(`${name}-xdp`, {
             interface: arg<string>("vethOuter"), interfaceIndex: veth.ifindex, netns: host, ...this.programInput(`${name}-xdp`, a.xdpProgram, child()),
             section: arg<string>("xdpSection"), mode: arg<XdpMode>("xdpMode"), pinDir: pins.path, maps,
@@ -289,6 +325,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         const outputs: Outputs = {
             namespace: namespace.name, bridge: bridge.name, tap: tap.name, vethOuter: veth.name, vethInner: veth.peerName,
             outerAddress: pulumi.output(outerAddress), innerAddress: pulumi.output(innerAddress),
+            outerAddress6: pulumi.output(ipv6?.outer ?? ""), innerAddress6: pulumi.output(ipv6?.inner ?? ""),
             xdpProgramId: xdp.progId, xdpProgramTag: xdp.tag, effectiveXdpMode: xdp.effectiveMode, xdpMapIds: xdp.mapIds,
             xdpProgramView: xdp.programView, xdpOffloads: xdp.offloads, xdpOffloadChanges: xdp.offloadChanges,
             xdpIngressProgramId: ingress?.progId ?? pulumi.output(0), xdpIngressMode: ingress?.effectiveMode ?? pulumi.output(""),

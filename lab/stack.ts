@@ -20,6 +20,8 @@ export interface StackOutputs {
     vethInner: string;
     outerAddress: string;
     innerAddress: string;
+    outerAddress6: string;
+    innerAddress6: string;
     hostNetns: string;
     xdpProgramId: number;
     xdpProgramTag: string;

@@ -1,7 +1,7 @@
 // Pure helpers for the XDP programs in bpf/: the clang build line, a reader of a BPF object's
 // sections, programs and maps, the iproute2 attach line, and parsers of `bpftool -j` output
 // (program and map info, map dumps with per-CPU values summed, drop-list keys).
-import { AttachMode, XdpMode, formatIpv4, parseCidr, parseIpv4 } from "./validate";
+import { AttachMode, IpFamily, XdpMode, formatIp, parseIpCidr } from "./validate";
 
 // Debian multiarch include directories (for <asm/types.h>), by Node's process.arch.
 const multiarchByNodeArch: Record<string, string> = {
@@ -202,8 +202,12 @@ function countersBySlot<T extends string>(entries: MapEntry[], slots: readonly T
     return result;
 }
 
-/** The keys of xdp_stats.c's `stats` map (enum stats_slot), in order. */
-export const statsProtocols = ["tcp", "udp", "icmp", "ipv4Other", "ipv6", "other"] as const;
+/**
+ * The keys of xdp_stats.c's `stats` map (enum stats_slot), in order: IPv4 per protocol, IPv6 other than
+ * TCP/UDP/ICMPv6 (or behind extension headers), non-IP, then IPv6 per protocol (appended, so the first
+ * six keep their numbers).
+ */
+export const statsProtocols = ["tcp", "udp", "icmp", "ipv4Other", "ipv6Other", "other", "tcp6", "udp6", "icmp6"] as const;
 export type StatsProtocol = (typeof statsProtocols)[number];
 
 /** xdp_stats.c's per-protocol counters, from a dump of its `stats` map. */
@@ -232,18 +236,29 @@ export function isnCounters(entries: MapEntry[]): Record<IsnSlot, number> {
     return Object.fromEntries(isnCounterSlots.map((slot) => [slot, bySlot[slot][0] ?? 0])) as Record<IsnSlot, number>;
 }
 
-/** The bytes of an IPv4 LPM trie key (struct ipv4_lpm_key): prefix length in host order, address in network order. */
+/** Address bytes of each family's LPM trie key (struct ipv4_lpm_key, struct ipv6_lpm_key in xdp_droplist.c). */
+const lpmAddressBytes: Record<IpFamily, number> = { 4: 4, 6: 16 };
+
+/** The key size of the LPM trie map that holds a family's prefixes. */
+export function lpmKeySize(family: IpFamily): number {
+    return 4 + lpmAddressBytes[family];
+}
+
+/** The bytes of an LPM trie key: prefix length in host order, then the address in network order. */
 export function lpmKey(cidr: string): Buffer {
-    const parsed = parseCidr(cidr);
-    if (!parsed) throw new Error(`"${cidr}" is not an IPv4 prefix`);
-    const key = Buffer.alloc(8);
+    const parsed = parseIpCidr(cidr);
+    if (!parsed) throw new Error(`"${cidr}" is not an IPv4 or IPv6 prefix`);
+    const bytes = lpmAddressBytes[parsed.family];
+    const key = Buffer.alloc(4 + bytes);
     key.writeUInt32LE(parsed.prefixLength, 0);
-    key.writeUInt32BE(parseIpv4(parsed.address)!, 4);
+    for (let i = 0; i < bytes; i++) key[4 + i] = Number((parsed.value >> BigInt(8 * (bytes - 1 - i))) & 0xffn);
     return key;
 }
 
 export function cidrOfLpmKey(key: Buffer): string {
-    return `${formatIpv4(key.readUInt32BE(4))}/${key.readUInt32LE(0)}`;
+    const family: IpFamily = key.length === lpmKeySize(6) ? 6 : 4;
+    const value = [...key.subarray(4)].reduce((sum, byte) => (sum << 8n) | BigInt(byte), 0n);
+    return `${formatIp({ family, value })}/${key.readUInt32LE(0)}`;
 }
 
 /** Bytes as bpftool's `hex` arguments. */

@@ -1,4 +1,4 @@
-// Bridge: a Linux bridge with its IPv4 addresses (`ip link add NAME type bridge`).
+// Bridge: a Linux bridge with its IPv4 and IPv6 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { LinkInputs, LinkOutputs, linkProperties } from "./link";
@@ -6,14 +6,14 @@ import { LinkState } from "./parse";
 import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
-import { interfaceCidrProblem, unicastMacProblem } from "./validate";
+import { interfaceAddressProblem, unicastMacProblem } from "./validate";
 
 export interface BridgeArgs {
     /** The bridge's interface name (1-15 characters). */
     name: pulumi.Input<string>;
     /** The namespace the bridge lives in; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** IPv4 addresses with prefix, e.g. ["10.0.0.1/24"]. */
+    /** IPv4 and IPv6 addresses with prefix, e.g. ["10.0.0.1/24", "fd00::1/64"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
     mtu?: pulumi.Input<number>;
     /**
@@ -37,7 +37,7 @@ export type BridgeOutputs = BridgeInputs & LinkOutputs;
 
 export const bridgeProperties = describeProperties<BridgeInputs, BridgeOutputs>({
     ...linkProperties,
-    addresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
+    addresses: { change: "update", check: unorderedList(interfaceAddressProblem) },
     mac: { change: "update", check: unicastMacProblem, observed: true },
 }, { deleteBeforeReplace: true });
 

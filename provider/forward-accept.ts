@@ -1,17 +1,20 @@
 // ForwardAccept: lets a bridge's traffic through filter/FORWARD on hosts whose FORWARD policy is DROP
 // (Docker sets it): `-i DEV -j ACCEPT` and `-o DEV -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`
-// inserted at the top of the chain, both tagged with the owner comment. The policy is never changed.
+// inserted at the top of the chain, both tagged with the owner comment (ip6tables for `family: 6`:
+// Docker sets the IPv6 FORWARD policy to DROP too). The policy is never changed.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
 import { RuleInputs, RuleOutputs, ruleProperties, ruleProvider } from "./iptables";
 import { ResourceOutputs, describeProperties } from "./properties";
-import { interfaceNameProblem } from "./validate";
+import { IpFamily, interfaceNameProblem } from "./validate";
 
 export interface ForwardAcceptArgs {
     /** The interface (the bridge) whose forwarded traffic is accepted. */
     interface: pulumi.Input<string>;
     /** The namespace whose filter table holds the rules; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
+    /** 4 (iptables, default) or 6 (ip6tables). */
+    family?: pulumi.Input<IpFamily>;
     /** Take over identical rules without our comment (they are replaced by tagged ones). */
     adopt?: pulumi.Input<boolean>;
 }

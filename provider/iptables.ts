@@ -1,16 +1,17 @@
-// iptables rules a resource owns, shared by NatRule and ForwardAccept. Every rule carries the owner
+// iptables and ip6tables rules a resource owns, shared by NatRule and ForwardAccept (each of either
+// family: `family: 6` runs ip6tables with the same rules, marks and steps). Every rule carries the owner
 // mark as its comment (`-m comment --comment egress-xdp:<owner>`), so read and delete find exactly our
 // rules, a re-run never duplicates them, and a look-alike rule of someone else (same match, no or
 // another comment) is never touched. Nothing here flushes a chain or sets a policy; a table the rules
 // brought into being goes with the last of them (provider/iptables-tables.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { holdTable, releaseTableHold } from "./iptables-tables";
+import { holdTable, iptablesCommand, releaseTableHold } from "./iptables-tables";
 import { netnsExists } from "./netns";
 import { ownerMark, qualifiedId } from "./owner";
 import { IptablesRule, parseIptablesRules } from "./parse";
 import { Description, Properties } from "./properties";
 import { RunContext, run } from "./runner";
-import { booleanProblem, netnsNameProblem } from "./validate";
+import { CheckFailure, IpFamily, booleanProblem, netnsNameProblem } from "./validate";
 
 /** The matches this project's rules use. */
 export interface RuleMatch {
@@ -57,6 +58,10 @@ export function ownerCommentProblem(owner: unknown): string | undefined {
     return undefined;
 }
 
+export function familyProblem(family: unknown): string | undefined {
+    return family === 4 || family === 6 ? undefined : "must be 4 (iptables) or 6 (ip6tables)";
+}
+
 /** What create or update must do to a chain so it holds each wanted rule exactly once. */
 export interface RulePlan {
     /** Untagged twins to replace by our tagged rule at the twin's position (1-based), when adopting. */
@@ -87,6 +92,7 @@ export function planRules(rules: IptablesRule[], chain: string, comment: string,
 
 /** The rules one resource owns in one chain. */
 export interface RuleSet {
+    family: IpFamily;
     table: string;
     chain: string;
     comment: string;
@@ -96,18 +102,20 @@ export interface RuleSet {
     atTop: boolean;
 }
 
-function iptables(ctx: RunContext, table: string, args: string[], allowFailure = false) {
-    return run(ctx, ["iptables", "-w", "-t", table, ...args], { allowFailure });
+export { iptablesCommand };
+
+function iptables(ctx: RunContext, set: RuleSet, args: string[], allowFailure = false) {
+    return run(ctx, [iptablesCommand(set.family), "-w", "-t", set.table, ...args], { allowFailure });
 }
 
-async function listRules(ctx: RunContext, table: string, chain: string): Promise<IptablesRule[]> {
-    return parseIptablesRules((await iptables(ctx, table, ["-S", chain])).stdout).rules;
+async function listRules(ctx: RunContext, set: RuleSet): Promise<IptablesRule[]> {
+    return parseIptablesRules((await iptables(ctx, set, ["-S", set.chain])).stdout).rules;
 }
 
 /** The words of our rules in the chain, in chain order; none when they (or the namespace) are gone. */
 export async function readOwnedSpecs(ctx: RunContext, set: RuleSet): Promise<string[][]> {
     if (!netnsExists(ctx.netns)) return [];
-    return (await listRules(ctx, set.table, set.chain))
+    return (await listRules(ctx, set))
         .filter((rule) => rule.chain === set.chain && rule.comment === set.comment).map((rule) => rule.spec);
 }
 
@@ -119,22 +127,22 @@ export async function ensureRules(ctx: RunContext, set: RuleSet, adopt: boolean)
             "(make this resource depend on it) or correct the `netns` input");
     }
     // Before the first write: a table this writes into being is recorded, so the last delete removes it.
-    await holdTable(ctx, table, set.comment);
-    const plan = planRules(await listRules(ctx, table, chain), chain, set.comment, set.specs, adopt);
+    await holdTable(ctx, set.family, table, set.comment);
+    const plan = planRules(await listRules(ctx, set), chain, set.comment, set.specs, adopt);
     for (const { spec, twin, position } of plan.adopt) {
         // Insert, then delete the first untagged twin (the one just below): positions of others stay.
-        await iptables(ctx, table, ["-I", chain, String(position), ...spec]);
-        await iptables(ctx, table, ["-D", chain, ...twin]);
+        await iptables(ctx, set, ["-I", chain, String(position), ...spec]);
+        await iptables(ctx, set, ["-D", chain, ...twin]);
     }
-    for (const spec of plan.remove) await iptables(ctx, table, ["-D", chain, ...spec]);
+    for (const spec of plan.remove) await iptables(ctx, set, ["-D", chain, ...spec]);
     // At the top, inserting the last rule first keeps the wanted order.
     for (const spec of set.atTop ? [...plan.add].reverse() : plan.add) {
-        await iptables(ctx, table, [...(set.atTop ? ["-I", chain, "1"] : ["-A", chain]), ...spec]);
+        await iptables(ctx, set, [...(set.atTop ? ["-I", chain, "1"] : ["-A", chain]), ...spec]);
     }
     for (const spec of set.specs) {
-        const check = await iptables(ctx, table, ["-C", chain, ...spec], true);
+        const check = await iptables(ctx, set, ["-C", chain, ...spec], true);
         if (check.exitCode !== 0) {
-            throw new Error(`${ctx.resource}: \`iptables -t ${table} -C ${chain} ${spec.join(" ")}\` does not find ` +
+            throw new Error(`${ctx.resource}: \`${iptablesCommand(set.family)} -t ${table} -C ${chain} ${spec.join(" ")}\` does not find ` +
                 `the rule just written (${check.stderr.trim()}); another tool may be rewriting ${table}/${chain}: ` +
                 "check it and run `pulumi up` again");
         }
@@ -147,13 +155,15 @@ export async function ensureRules(ctx: RunContext, set: RuleSet, adopt: boolean)
  * the table's holders, which removes a table egress-xdp made once nothing else is in it.
  */
 export async function deleteOwnedRules(ctx: RunContext, set: RuleSet): Promise<void> {
-    for (const spec of await readOwnedSpecs(ctx, set)) await iptables(ctx, set.table, ["-D", set.chain, ...spec]);
-    await releaseTableHold(ctx, set.table, set.comment);
+    for (const spec of await readOwnedSpecs(ctx, set)) await iptables(ctx, set, ["-D", set.chain, ...spec]);
+    await releaseTableHold(ctx, set.family, set.table, set.comment);
 }
 
 /** Inputs every rule resource has. */
 export interface RuleInputs {
     netns?: string;
+    /** 4 (iptables, the default) or 6 (ip6tables). */
+    family?: IpFamily;
     adopt?: boolean;
     owner: string;
 }
@@ -170,6 +180,7 @@ export const ruleProperties: Properties<RuleInputs, RuleInputs & RuleOutputs> = 
     netns: { change: "replace", check: netnsNameProblem },
     adopt: { check: booleanProblem },
     owner: { change: "replace", check: ownerCommentProblem, required: true },
+    family: { change: "replace", check: familyProblem },
     table: { output: true },
     chain: { output: true },
     comment: { output: true },
@@ -183,6 +194,8 @@ export interface RuleKind<I extends RuleInputs, O extends I & RuleOutputs> {
     atTop: boolean;
     /** ruleProperties and the resource's own, described with deleteBeforeReplace (see ruleProvider). */
     properties: Description<I, O>;
+    /** Checks across properties, after the properties' own. */
+    crossCheck?(news: Record<string, unknown>): CheckFailure[];
     matches(inputs: I): RuleMatch[];
     /** The outputs that show the rules' words, and where to find them again in recorded outputs. */
     present(specs: string[][]): Record<string, unknown>;
@@ -199,7 +212,7 @@ export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(
     const ruleSet = (inputs: I): RuleSet => {
         const comment = ownerMark(inputs.owner);
         const specs = kind.matches(inputs).map((match) => ruleSpec(match, comment));
-        return { table: kind.table, chain: kind.chain, comment, specs, atTop: kind.atTop };
+        return { family: inputs.family ?? 4, table: kind.table, chain: kind.chain, comment, specs, atTop: kind.atTop };
     };
     const context = (inputs: I): RunContext => ({ resource: `${kind.typeName} ${inputs.owner}`, netns: inputs.netns });
     const outputsOf = (inputs: I, specs: string[][]) => {
@@ -210,7 +223,8 @@ export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(
     const ensure = async (inputs: I) => outputsOf(inputs, await ensureRules(context(inputs), ruleSet(inputs), !!inputs.adopt));
     return {
         async check(_olds: I, news: Record<string, unknown>) {
-            return kind.properties.check(news);
+            const { inputs, failures } = kind.properties.check(news);
+            return { inputs, failures: [...failures, ...kind.crossCheck?.(news) ?? []] };
         },
 
         async diff(_id: string, olds: O, news: I) {
@@ -222,7 +236,8 @@ export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(
 
         async create(inputs: I) {
             const set = ruleSet(inputs);
-            return { id: qualifiedId(inputs.netns, `${set.table}/${set.chain}/${set.comment}`), outs: await ensure(inputs) };
+            const table = set.family === 6 ? `ip6/${set.table}` : set.table;
+            return { id: qualifiedId(inputs.netns, `${table}/${set.chain}/${set.comment}`), outs: await ensure(inputs) };
         },
 
         async read(id: string, props: I) {
@@ -230,7 +245,7 @@ export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(
             const specs = await readOwnedSpecs(context(props), set);
             if (specs.length > 0) return { id, props: outputsOf(props, specs) };
             // Gone (by hand, or a delete killed before it let the table go): as after a delete.
-            await releaseTableHold(context(props), set.table, set.comment);
+            await releaseTableHold(context(props), set.family, set.table, set.comment);
             return {};
         },
 

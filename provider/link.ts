@@ -9,7 +9,7 @@ import { ownerMark } from "./owner";
 import { LinkState, linkKindOf, parseLinks } from "./parse";
 import { Properties } from "./properties";
 import { RunContext, run } from "./runner";
-import { booleanProblem, interfaceNameProblem, mtuProblem, netnsNameProblem } from "./validate";
+import { booleanProblem, familyOf, interfaceNameProblem, mtuProblem, netnsNameProblem } from "./validate";
 
 /** The inputs every link resource has (Bridge, Tap, and a VethPair's `name` end). */
 export interface LinkInputs {
@@ -98,7 +98,7 @@ export interface LinkSettings {
     up?: boolean;
     /** The bridge to join; null leaves any bridge. Undefined leaves membership alone. */
     master?: string | null;
-    /** The exact set of IPv4 addresses the link should carry. Undefined leaves addresses alone. */
+    /** The exact set of IPv4 and IPv6 addresses (link-local aside) the link should carry. Undefined leaves addresses alone. */
     addresses?: string[];
 }
 
@@ -120,7 +120,9 @@ export async function applyLinkSettings(ctx: RunContext, name: string, want: Lin
             await run(ctx, ["ip", "addr", "del", cidr, "dev", name]);
         }
         for (const cidr of want.addresses.filter((a) => !have.addresses.includes(a))) {
-            await run(ctx, ["ip", "addr", "add", cidr, "dev", name]);
+            // nodad: an IPv6 address would stay tentative (unusable) for a second or more while duplicate
+            // address detection runs; the subnet is the topology's own, so traffic flows at once.
+            await run(ctx, ["ip", "addr", "add", cidr, "dev", name, ...(familyOf(cidr) === 6 ? ["nodad"] : [])]);
         }
     }
     if (want.up !== undefined && want.up !== have.up) {

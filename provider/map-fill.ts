@@ -1,15 +1,22 @@
 // Map entries from config, for any hash, array or LPM-trie map of a program: a small declared layout
 // turns each entry's key and value (JSON from the stack config) into the map's bytes and back, so the
 // provider can write them, read them back and show drift. The drop-list's prefixes are one user:
-// { map: "drop_prefixes", key: "lpm4", entries: [{ key: "198.19.1.0/24" }] }.
-import { formatIpv4, isUnknown, networkCidrProblem, parseCidr, parseIpv4 } from "./validate";
+// { map: "drop_prefixes", key: "lpm4", entries: [{ key: "198.19.1.0/24" }] }, and its IPv6 twin
+// { map: "drop_prefixes6", key: "lpm6", ... }.
+import { cidrOfLpmKey, lpmKey, lpmKeySize } from "./bpf";
+import { formatIpv4, isUnknown, networkCidr6Problem, networkCidrProblem, parseIpv4 } from "./validate";
 
 /**
  * Field types: unsigned integers in host (little-endian) order, be16/be32 in network order, ipv4 (an
- * address, network order) and lpm4 (a CIDR as an LPM trie key: prefix length in host order, then the
- * address in network order, like struct ipv4_lpm_key in bpf/xdp_droplist.c).
+ * address, network order) and lpm4/lpm6 (an IPv4/IPv6 CIDR as an LPM trie key: prefix length in host
+ * order, then the address in network order, like struct ipv4_lpm_key/ipv6_lpm_key in bpf/xdp_droplist.c).
  */
-const fieldSizes = { u8: 1, u16: 2, u32: 4, u64: 8, be16: 2, be32: 4, ipv4: 4, lpm4: 8 } as const;
+const fieldSizes = { u8: 1, u16: 2, u32: 4, u64: 8, be16: 2, be32: 4, ipv4: 4, lpm4: lpmKeySize(4), lpm6: lpmKeySize(6) } as const;
+
+/** The check of each LPM key type's CIDRs (one family each). */
+const lpmProblems: Partial<Record<FieldType, (value: unknown) => string | undefined>> = {
+    lpm4: networkCidrProblem, lpm6: networkCidr6Problem,
+};
 export type FieldType = keyof typeof fieldSizes;
 
 /** A layout: one type ("u32"), or named fields in order ("addr:ipv4,port:be16"); values are then objects. */
@@ -50,15 +57,14 @@ export function parseLayout(text: string): Layout | string {
 }
 
 function encodeField(type: FieldType, value: unknown, out: Buffer, at: number): string | undefined {
-    if (type === "ipv4" || type === "lpm4") {
-        if (type === "lpm4") {
-            const problem = networkCidrProblem(value);
-            if (problem) return problem;
-            const cidr = parseCidr(value as string)!;
-            out.writeUInt32LE(cidr.prefixLength, at);
-            out.writeUInt32BE(parseIpv4(cidr.address)!, at + 4);
-            return undefined;
-        }
+    const lpmProblem = lpmProblems[type];
+    if (lpmProblem) {
+        const problem = lpmProblem(value);
+        if (problem) return problem;
+        lpmKey(value as string).copy(out, at);
+        return undefined;
+    }
+    if (type === "ipv4") {
         const address = typeof value === "string" ? parseIpv4(value) : undefined;
         if (address === undefined) return `"${String(value)}" is not an IPv4 address`;
         out.writeUInt32BE(address, at);
@@ -93,7 +99,7 @@ export function encodeEntry(layout: Layout, value: unknown): Buffer | string {
 function decodeField(type: FieldType, bytes: Buffer, at: number): string | number {
     switch (type) {
         case "ipv4": return formatIpv4(bytes.readUInt32BE(at));
-        case "lpm4": return `${formatIpv4(bytes.readUInt32BE(at + 4))}/${bytes.readUInt32LE(at)}`;
+        case "lpm4": case "lpm6": return cidrOfLpmKey(bytes.subarray(at, at + fieldSizes[type]));
         case "u8": return bytes.readUInt8(at);
         case "u16": return bytes.readUInt16LE(at);
         case "be16": return bytes.readUInt16BE(at);

@@ -1,5 +1,5 @@
 // Pure parsers of `ip -json` and `iptables -S` output, kept apart from I/O so they are unit-tested.
-import { AttachMode } from "./validate";
+import { AttachMode, parseIpCidr } from "./validate";
 
 /** What the resources need to know about one link, from `ip -json -details link/addr show`. */
 export interface LinkState {
@@ -20,7 +20,10 @@ export interface LinkState {
     peerInOtherNetns: boolean;
     /** For a veth whose peer is in the same namespace: the peer's name (ip prints it instead of the ifindex). */
     peerName?: string;
-    /** IPv4 addresses as CIDRs, e.g. 10.0.0.1/24. */
+    /**
+     * IPv4 and IPv6 addresses as CIDRs, e.g. 10.0.0.1/24, fd00::1/64; without IPv6 link-local ones
+     * (fe80::/10), which the kernel makes and removes itself, so they are never part of a managed set.
+     */
     addresses: string[];
     xdp?: XdpState;
 }
@@ -87,10 +90,17 @@ function toLinkState(raw: RawLink): LinkState {
         peerInOtherNetns: raw.link_netnsid !== undefined,
         peerName: raw.link,
         addresses: (raw.addr_info ?? [])
-            .filter((a) => a.family === "inet" && a.local !== undefined && a.prefixlen !== undefined)
-            .map((a) => `${a.local}/${a.prefixlen}`),
+            .filter((a) => (a.family === "inet" || a.family === "inet6") && a.local !== undefined && a.prefixlen !== undefined)
+            .map((a) => `${a.local}/${a.prefixlen}`)
+            .filter((cidr) => !isLinkLocal6(cidr)),
         xdp: parseXdp(raw.xdp),
     };
+}
+
+/** Whether an address is IPv6 link-local (fe80::/10). */
+export function isLinkLocal6(cidr: string): boolean {
+    const parsed = parseIpCidr(cidr);
+    return parsed?.family === 6 && parsed.value >> 118n === 0x3fan;
 }
 
 /**

@@ -25,7 +25,7 @@ export interface InputProperty<T> {
     /** Skipped for an absent value and for an unknown one (preview): that one is checked at `up`. */
     check?: NonNullable<T> extends readonly (infer Item)[]
         ? UnorderedList<Item> | Problem<NonNullable<T>> : Problem<NonNullable<T>>;
-    /** A missing value is a failure (a list's absence means empty). */
+    /** A missing value is a failure (else a list's absence means empty). */
     required?: boolean;
     /** The value recorded when the input is absent. */
     default?: T;
@@ -124,6 +124,8 @@ export function describeProperties<Inputs, Outputs extends Inputs>(
             const inputs: Record<string, unknown> = { ...news };
             for (const [key, { check, required, default: fallback }] of inputEntries) {
                 if (isList(check)) {
+                    const missing = news[key] === undefined || news[key] === null;
+                    if (required && missing) failures.push({ property: key, reason: "is required" });
                     checkListProperty(failures, news, key, check.items);
                     inputs[key] = sortedListInput(news[key]);
                     continue;

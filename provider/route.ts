@@ -1,12 +1,12 @@
-// Route: one IPv4 route with a gateway in a namespace, e.g. the inner namespace's
-// `ip route add default via 10.0.0.1`. A route has no alias or comment to carry an owner mark. Ours
-// carry egress-xdp's route protocol number (`proto 77`), which every egress-xdp route shares, and a
-// route note (provider/notes.ts) keyed by the namespace's inode, the destination and the metric names
-// the one resource that owns it: written before the add, kept while the route exists, removed by
-// delete. A route for the destination and metric is this resource's own only when the note names its
-// owner (e.g. left by an interrupted create), and is then taken back; any other existing route, a
-// look-alike of another stack or of the host included, is never taken over unless the user adopts an
-// identical one, and delete leaves it alone.
+// Route: one IPv4 or IPv6 route with a gateway in a namespace, e.g. the inner namespace's
+// `ip route add default via 10.0.0.1` (the gateway's family is the route's). A route has no alias or
+// comment to carry an owner mark. Ours carry egress-xdp's route protocol number (`proto 77`), which
+// every egress-xdp route shares, and a route note (provider/notes.ts) keyed by the namespace's inode,
+// the destination, the metric and the family names the one resource that owns it: written before the
+// add, kept while the route exists, removed by delete. A route for the destination and metric is this
+// resource's own only when the note names its owner (e.g. left by an interrupted create), and is then
+// taken back; any other existing route, a look-alike of another stack or of the host included, is
+// never taken over unless the user adopts an identical one, and delete leaves it alone.
 //
 // The kernel deletes a route with the device it goes through or the address that puts the gateway
 // on-link. So the inputs carry both: the device by name and identity (`devIfindex`, e.g. a VethPair's
@@ -22,23 +22,27 @@ import { RouteState, parseRoutes } from "./parse";
 import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    booleanProblem, ifindexProblem, interfaceCidrProblem, interfaceNameProblem, ipv4Problem, netnsNameProblem, networkCidrProblem,
+    CheckFailure, IpFamily, booleanProblem, familyOf, ifindexProblem, interfaceAddressProblem, interfaceNameProblem,
+    ipAddressProblem, isUnknown, netnsNameProblem, networkPrefixProblem,
 } from "./validate";
 
 export interface RouteArgs {
     /** The namespace whose main table gets the route; default: the one `pulumi` runs in. */
     netns?: pulumi.Input<string>;
-    /** "default" or an IPv4 prefix like 192.0.2.0/24. */
+    /** "default" or a prefix like 192.0.2.0/24 or 2001:db8::/32, of the gateway's family. */
     destination: pulumi.Input<string>;
-    /** The IPv4 gateway, on-link on some interface of the namespace. */
+    /** The gateway (IPv4 or IPv6), on-link on some interface of the namespace. */
     via: pulumi.Input<string>;
     /** The interface to the gateway; default: the one the kernel picks for `via`. */
     dev?: pulumi.Input<string>;
     /** The ifindex of `dev` (e.g. a VethPair's peerIfindex): a re-created device re-adds the route. */
     devIfindex?: pulumi.Input<number>;
-    /** The address with prefix on `dev` that puts `via` on-link (e.g. 10.0.0.2/24): a change re-adds the route. */
+    /**
+     * The address with prefix on `dev` that puts `via` on-link (e.g. 10.0.0.2/24 or fd00::2/64, of the
+     * gateway's family): a change re-adds the route.
+     */
     onLinkAddress?: pulumi.Input<string>;
-    /** Default 0 (the kernel's default). */
+    /** Default: the kernel's, 0 for IPv4 and 1024 for IPv6. */
     metric?: pulumi.Input<number>;
     /** Manage an existing, identical route instead of failing. */
     adopt?: pulumi.Input<boolean>;
@@ -62,7 +66,17 @@ export interface RouteOutputs extends RouteInputs {
 }
 
 export function routeDestinationProblem(destination: unknown): string | undefined {
-    return destination === "default" ? undefined : networkCidrProblem(destination);
+    return destination === "default" ? undefined : networkPrefixProblem(destination);
+}
+
+/** A route's family is its gateway's. */
+function familyOfRoute(route: { via: string }): IpFamily {
+    return familyOf(route.via);
+}
+
+/** The metric the kernel gives the route: the kernel turns an IPv6 metric 0 into 1024. */
+function metricOf(route: { via: string; metric?: number }): number {
+    return route.metric ?? (familyOfRoute(route) === 6 ? 1024 : 0);
 }
 
 export function metricProblem(metric: unknown): string | undefined {
@@ -72,8 +86,9 @@ export function metricProblem(metric: unknown): string | undefined {
 
 /** The destination as `ip -json route` prints it: "default" for /0, a bare address for /32. */
 export function kernelDestination(destination: string): string {
-    if (destination === "0.0.0.0/0") return "default";
-    return destination.endsWith("/32") ? destination.slice(0, -3) : destination;
+    if (destination === "0.0.0.0/0" || destination === "::/0") return "default";
+    const hostLength = familyOf(destination) === 6 ? "/128" : "/32";
+    return destination.endsWith(hostLength) ? destination.slice(0, -hostLength.length) : destination;
 }
 
 /** Whether a kernel route is the one described (the device only counts when given). */
@@ -92,7 +107,9 @@ function context(inputs: RouteInputs): RunContext {
 
 function routeId(inputs: RouteInputs): string {
     const metric = inputs.metric ? ` metric ${inputs.metric}` : "";
-    return qualifiedId(inputs.netns, `${inputs.destination}${metric}`);
+    // "default" is both families' destination: an IPv6 route says so, so the two default routes differ.
+    const family = familyOfRoute(inputs) === 6 ? " ipv6" : "";
+    return qualifiedId(inputs.netns, `${inputs.destination}${metric}${family}`);
 }
 
 /**
@@ -106,14 +123,18 @@ export const routeProtocol = 77;
  * a route of another metric, and the protocol makes del remove only a route of ours.
  */
 function routeCommand(verb: "add" | "replace" | "del", route: RouteInputs): string[] {
-    return ["ip", "route", verb, route.destination, "via", route.via, ...(route.dev ? ["dev", route.dev] : []),
-        "metric", String(route.metric ?? 0), "proto", String(routeProtocol)];
+    return ["ip", `-${familyOfRoute(route)}`, "route", verb, route.destination, "via", route.via,
+        ...(route.dev ? ["dev", route.dev] : []), "metric", String(metricOf(route)), "proto", String(routeProtocol)];
 }
 
-/** The note naming the owner of the route for this destination and metric in this namespace (by inode). */
-export function routeNote(inputs: Pick<RouteInputs, "netns" | "destination" | "metric">): NoteKey {
+/**
+ * The note naming the owner of the route for this destination, metric and family in this namespace
+ * (by inode); both families' default routes are "default", so an IPv6 route's note says ipv6.
+ */
+export function routeNote(inputs: Pick<RouteInputs, "netns" | "destination" | "via" | "metric">): NoteKey {
     const destination = inputs.destination.replace("/", "_");
-    return { kind: "route", netns: inputs.netns, name: `${netnsInode(inputs.netns)}.${destination}.${inputs.metric ?? 0}` };
+    const family = familyOfRoute(inputs) === 6 ? ".ipv6" : "";
+    return { kind: "route", netns: inputs.netns, name: `${netnsInode(inputs.netns)}.${destination}.${inputs.metric ?? 0}${family}` };
 }
 
 /** Whether the route for the destination and metric is this resource's: its note names our owner. */
@@ -123,13 +144,13 @@ function noteIsOurs(inputs: RouteInputs): boolean {
 
 /** Drops the route notes a namespace that is gone left (its routes went with it, whatever its inode was). */
 function forgetRouteNotes(netns: string | undefined): void {
-    if (netns !== undefined && !netnsExists(netns)) forgetNotes("route", netns, /^\d+\.(default|[\d.]+_\d+)\.\d+\.json$/);
+    if (netns !== undefined && !netnsExists(netns)) forgetNotes("route", netns, /^\d+\.(default|[\d.]+_\d+|[\da-f:]+_\d+)\.\d+(\.ipv6)?\.json$/);
 }
 
 /** The routes for the destination and metric (`ours`: only those with our protocol); none when the namespace is gone. */
 async function readRoutes(ctx: RunContext, inputs: RouteInputs, ours = false): Promise<RouteState[]> {
     if (!netnsExists(inputs.netns)) return [];
-    const show = ["ip", "-json", "route", "show", inputs.destination, "metric", String(inputs.metric ?? 0),
+    const show = ["ip", `-${familyOfRoute(inputs)}`, "-json", "route", "show", inputs.destination, "metric", String(metricOf(inputs)),
         ...(ours ? ["proto", String(routeProtocol)] : [])];
     return parseRoutes((await run(ctx, show)).stdout);
 }
@@ -146,21 +167,39 @@ async function readBack(ctx: RunContext, inputs: RouteInputs): Promise<RouteOutp
 export const routeProperties = describeProperties<RouteInputs, RouteOutputs>({
     netns: { change: "replace", check: netnsNameProblem },
     destination: { change: "replace", check: routeDestinationProblem, required: true },
-    via: { change: "update", check: ipv4Problem, required: true },
+    via: { change: "update", check: ipAddressProblem, required: true },
     dev: { change: "update", check: interfaceNameProblem, observed: true },
     // The kernel deletes the route with its device or the address that puts the gateway on-link: a new one re-adds it.
     devIfindex: { change: "update", check: ifindexProblem },
-    onLinkAddress: { change: "update", check: interfaceCidrProblem },
+    onLinkAddress: { change: "update", check: interfaceAddressProblem },
     metric: { change: "replace", check: metricProblem },
     adopt: { check: booleanProblem },
     owner: {},
 });
 
-export const checkRoute = routeProperties.check;
+/** The properties' checks, then destination, on-link address and metric against the gateway's family. */
+export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs; failures: CheckFailure[] } {
+    const { inputs, failures } = routeProperties.check(news);
+    const { destination, via, metric, onLinkAddress } = news;
+    if (typeof via === "string" && !isUnknown(via) && failures.length === 0) {
+        if (typeof destination === "string" && destination !== "default" && !isUnknown(destination) &&
+            familyOf(destination) !== familyOf(via)) {
+            failures.push({ property: "destination", reason: `${destination} and the gateway ${via} are of different families` });
+        }
+        if (typeof onLinkAddress === "string" && !isUnknown(onLinkAddress) && familyOf(onLinkAddress) !== familyOf(via)) {
+            failures.push({ property: "onLinkAddress", reason: `${onLinkAddress} and the gateway ${via} are of different families` });
+        }
+        if (familyOf(via) === 6 && metric === 0) {
+            const reason = "the kernel turns an IPv6 route's metric 0 into 1024: leave metric unset or use another";
+            failures.push({ property: "metric", reason });
+        }
+    }
+    return { inputs, failures };
+}
 
 export const routeProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: RouteInputs, news: Record<string, unknown>) {
-        return routeProperties.check(news);
+        return checkRoute(news);
     },
 
     async diff(_id: string, olds: RouteOutputs, news: RouteInputs) {
@@ -221,7 +260,7 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
 
 export interface Route extends ResourceOutputs<RouteOutputs> {}
 
-/** An IPv4 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
+/** An IPv4 or IPv6 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
 export class Route extends DynamicResource {
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
         super(name, routeProperties.resourceProps(name, args), opts, "Route");

@@ -40,11 +40,6 @@ export function netnsNameProblem(name: unknown): string | undefined {
     return undefined;
 }
 
-export interface Ipv4Cidr {
-    address: string;
-    prefixLength: number;
-}
-
 /** Parses dotted-quad IPv4 without leading zeros (which some tools read as octal). */
 export function parseIpv4(text: string): number | undefined {
     const parts = text.split(".");
@@ -61,54 +56,204 @@ export function formatIpv4(value: number): string {
     return [24, 16, 8, 0].map((shift) => Math.floor(value / 2 ** shift) % 256).join(".");
 }
 
-export function parseCidr(text: string): Ipv4Cidr | undefined {
-    const match = /^([0-9.]+)\/([0-9]{1,2})$/.exec(text);
-    if (!match || parseIpv4(match[1]) === undefined) return undefined;
-    const prefixLength = Number(match[2]);
-    return prefixLength <= 32 ? { address: match[1], prefixLength } : undefined;
+/** The 16-bit groups of one side of an IPv6 address's "::"; a dotted IPv4 tail only at the very end. */
+function ipv6Groups(part: string, endsAddress: boolean): number[] | undefined {
+    if (part === "") return [];
+    const words = part.split(":");
+    const groups: number[] = [];
+    for (const [i, word] of words.entries()) {
+        const ipv4 = endsAddress && i === words.length - 1 && word.includes(".") ? parseIpv4(word) : undefined;
+        if (ipv4 !== undefined) groups.push(Math.floor(ipv4 / 65536), ipv4 % 65536);
+        else if (/^[0-9a-fA-F]{1,4}$/.test(word)) groups.push(parseInt(word, 16));
+        else return undefined;
+    }
+    return groups;
 }
 
-/** The network part of an address, as a number. */
-export function networkOf(cidr: Ipv4Cidr): number {
-    const size = 2 ** (32 - cidr.prefixLength);
-    return Math.floor(parseIpv4(cidr.address)! / size) * size;
+/** Parses IPv6 text (RFC 4291 forms: hex groups, one "::", an IPv4 tail); no zone index, no brackets. */
+export function parseIpv6(text: string): bigint | undefined {
+    const halves = text.split("::");
+    if (halves.length > 2) return undefined;
+    const head = ipv6Groups(halves[0], halves.length === 1);
+    const tail = halves.length === 2 ? ipv6Groups(halves[1], true) : [];
+    if (!head || !tail || head.length + tail.length > 8) return undefined;
+    const missing = 8 - head.length - tail.length;
+    if (halves.length === 2 ? missing < 1 : missing !== 0) return undefined;
+    return [...head, ...Array<number>(missing).fill(0), ...tail].reduce((value, group) => (value << 16n) | BigInt(group), 0n);
+}
+
+/** IPv6 as RFC 5952 writes it, as the kernel prints it: lower case, the longest run of 2+ zero groups as "::". */
+export function formatIpv6(value: bigint): string {
+    const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+    let best = { at: -1, length: 1 };
+    for (let at = 0; at < 8; at++) {
+        let length = 0;
+        while (at + length < 8 && groups[at + length] === 0) length++;
+        if (length > best.length) best = { at, length };
+    }
+    const hex = (list: number[]) => list.map((group) => group.toString(16)).join(":");
+    return best.at < 0 ? hex(groups) : `${hex(groups.slice(0, best.at))}::${hex(groups.slice(best.at + best.length))}`;
+}
+
+export type IpFamily = 4 | 6;
+
+/** An address of either family as a number. */
+export interface IpAddress {
+    family: IpFamily;
+    value: bigint;
+}
+
+export interface IpCidr extends IpAddress {
+    prefixLength: number;
+}
+
+const familyBits: Record<IpFamily, number> = { 4: 32, 6: 128 };
+
+/** IPv6 is told apart by its ':'. */
+export function familyOf(text: string): IpFamily {
+    return text.includes(":") ? 6 : 4;
+}
+
+export function parseIp(text: string): IpAddress | undefined {
+    if (familyOf(text) === 6) {
+        const value = parseIpv6(text);
+        return value === undefined ? undefined : { family: 6, value };
+    }
+    const value = parseIpv4(text);
+    return value === undefined ? undefined : { family: 4, value: BigInt(value) };
+}
+
+export function formatIp(address: IpAddress): string {
+    return address.family === 6 ? formatIpv6(address.value) : formatIpv4(Number(address.value));
+}
+
+/** Parses "ADDRESS/LENGTH" of either family; the length has no leading zeros and fits the family. */
+export function parseIpCidr(text: string): IpCidr | undefined {
+    const match = /^([^/]+)\/(0|[1-9][0-9]{0,2})$/.exec(text);
+    const address = match ? parseIp(match[1]) : undefined;
+    if (!match || !address || Number(match[2]) > familyBits[address.family]) return undefined;
+    return { ...address, prefixLength: Number(match[2]) };
+}
+
+function hostBits(cidr: IpCidr): bigint {
+    return BigInt(familyBits[cidr.family] - cidr.prefixLength);
+}
+
+/** The network part of an address (host bits cleared). */
+export function networkOf(cidr: IpCidr): bigint {
+    return (cidr.value >> hostBits(cidr)) << hostBits(cidr);
+}
+
+/** The subnet of an interface address, e.g. 10.0.0.0/24 for 10.0.0.1/24, fd00::/64 for fd00::1/64. */
+export function subnetOf(text: string): string {
+    const cidr = parseIpCidr(text)!;
+    return `${formatIp({ family: cidr.family, value: networkOf(cidr) })}/${cidr.prefixLength}`;
+}
+
+/** How each family's messages show a good value. */
+const familyText: Record<IpFamily, { name: string; host: string; prefix: string; maxHostPrefix: number }> = {
+    4: { name: "IPv4", host: "10.0.0.1/24", prefix: "192.0.2.0/24", maxHostPrefix: 30 },
+    6: { name: "IPv6", host: "fd00::1/64", prefix: "2001:db8::/32", maxHostPrefix: 127 },
+};
+
+/**
+ * The kernel prints IPv6 in RFC 5952 form; an input written otherwise would never compare equal with
+ * what is read back (a diff at every preview), so it must be written that way.
+ */
+function canonicalProblem(text: string, canonical: string): string | undefined {
+    return canonical === text ? undefined : `write ${text} as ${canonical} (RFC 5952, the form the kernel prints)`;
+}
+
+const canonicalCidr = (cidr: IpCidr) => `${formatIp(cidr)}/${cidr.prefixLength}`;
+
+function within(cidr: IpCidr, prefix: string): boolean {
+    const range = parseIpCidr(prefix)!;
+    return cidr.family === range.family && networkOf({ ...cidr, prefixLength: range.prefixLength }) === range.value;
 }
 
 /**
- * An interface address like 10.0.0.1/24: prefix 8-30 (31/32 leave no room for a peer), and the host
- * part neither the network nor the broadcast address.
+ * An interface address of one of `families`: prefix /8 up to /30 (IPv4: 31/32 leave no room for a
+ * peer) or /127 (IPv6); host part not all zeros (nor, IPv4, all ones); IPv6 neither link-local (the
+ * kernel makes those itself) nor multicast.
  */
-export function interfaceCidrProblem(text: unknown): string | undefined {
-    if (typeof text !== "string") return "must be a string like 10.0.0.1/24";
-    const cidr = parseCidr(text);
-    if (!cidr) return `"${text}" is not an IPv4 address with a prefix length, like 10.0.0.1/24`;
-    if (cidr.prefixLength < 8 || cidr.prefixLength > 30) return `prefix /${cidr.prefixLength} must be between /8 and /30`;
-    const host = parseIpv4(cidr.address)! - networkOf(cidr);
-    if (host === 0) return `${text} is the network address; use a host address`;
-    if (host === 2 ** (32 - cidr.prefixLength) - 1) return `${text} is the broadcast address; use a host address`;
-    return undefined;
-}
-
-/** A network prefix like 192.0.2.0/24 (host bits must be zero), for routes, NAT sources and drop lists. */
-export function networkCidrProblem(text: unknown): string | undefined {
-    if (typeof text !== "string") return "must be a string like 192.0.2.0/24";
-    const cidr = parseCidr(text);
-    if (!cidr) return `"${text}" is not an IPv4 prefix like 192.0.2.0/24`;
-    if (networkOf(cidr) !== parseIpv4(cidr.address)) {
-        return `${text} has host bits set; did you mean ${formatIpv4(networkOf(cidr))}/${cidr.prefixLength}?`;
+function interfaceAddressProblemOf(text: unknown, families: IpFamily[]): string | undefined {
+    const like = families.map((f) => familyText[f].host).join(" or ");
+    if (typeof text !== "string") return `must be a string like ${like}`;
+    const cidr = parseIpCidr(text);
+    if (!cidr || !families.includes(cidr.family)) {
+        return `"${text}" is not an ${families.map((f) => familyText[f].name).join(" or ")} address with a prefix length, like ${like}`;
     }
-    return undefined;
+    const { maxHostPrefix } = familyText[cidr.family];
+    if (cidr.prefixLength < 8 || cidr.prefixLength > maxHostPrefix) {
+        return `prefix /${cidr.prefixLength} must be between /8 and /${maxHostPrefix}`;
+    }
+    const host = cidr.value - networkOf(cidr);
+    if (host === 0n) return `${text} is the network address; use a host address`;
+    if (cidr.family === 4) {
+        return host === (1n << hostBits(cidr)) - 1n ? `${text} is the broadcast address; use a host address` : undefined;
+    }
+    if (within(cidr, "fe80::/10")) {
+        return `${text} is link-local (fe80::/10), which the kernel assigns itself; use a ULA (fd00::/8) or global address`;
+    }
+    if (within(cidr, "ff00::/8")) return `${text} is a multicast address; use a ULA (fd00::/8) or global address`;
+    return canonicalProblem(text, canonicalCidr(cidr));
 }
 
-export function ipv4Problem(text: unknown): string | undefined {
-    return typeof text === "string" && parseIpv4(text) !== undefined ? undefined : `"${String(text)}" is not an IPv4 address`;
+/** An IPv4 interface address like 10.0.0.1/24. */
+export function interfaceCidrProblem(text: unknown): string | undefined {
+    return interfaceAddressProblemOf(text, [4]);
 }
 
-/** Whether two interface addresses are in the same subnet (by the first one's prefix). */
+/** An IPv6 interface address like fd00::1/64. */
+export function interfaceCidr6Problem(text: unknown): string | undefined {
+    return interfaceAddressProblemOf(text, [6]);
+}
+
+/** An interface address of either family, e.g. an item of a link's address list. */
+export function interfaceAddressProblem(text: unknown): string | undefined {
+    return interfaceAddressProblemOf(text, [4, 6]);
+}
+
+/** A network prefix of one of `families` (host bits zero), for routes, NAT sources and drop lists. */
+function networkPrefixProblemOf(text: unknown, families: IpFamily[]): string | undefined {
+    const like = families.map((f) => familyText[f].prefix).join(" or ");
+    if (typeof text !== "string") return `must be a string like ${like}`;
+    const cidr = parseIpCidr(text);
+    if (!cidr || !families.includes(cidr.family)) {
+        return `"${text}" is not an ${families.map((f) => familyText[f].name).join(" or ")} prefix like ${like}`;
+    }
+    if (networkOf(cidr) !== cidr.value) return `${text} has host bits set; did you mean ${subnetOf(text)}?`;
+    return cidr.family === 6 ? canonicalProblem(text, canonicalCidr(cidr)) : undefined;
+}
+
+/** An IPv4 network prefix like 192.0.2.0/24. */
+export function networkCidrProblem(text: unknown): string | undefined {
+    return networkPrefixProblemOf(text, [4]);
+}
+
+/** An IPv6 network prefix like 2001:db8::/32. */
+export function networkCidr6Problem(text: unknown): string | undefined {
+    return networkPrefixProblemOf(text, [6]);
+}
+
+/** A network prefix of either family, like 192.0.2.0/24 or 2001:db8::/32. */
+export function networkPrefixProblem(text: unknown): string | undefined {
+    return networkPrefixProblemOf(text, [4, 6]);
+}
+
+/** A bare address of either family (IPv6 in the form the kernel prints). */
+export function ipAddressProblem(text: unknown): string | undefined {
+    const address = typeof text === "string" ? parseIp(text) : undefined;
+    if (!address) return `"${String(text)}" is not an IPv4 or IPv6 address`;
+    return address.family === 6 ? canonicalProblem(text as string, formatIp(address)) : undefined;
+}
+
+/** Whether two interface addresses are of one family and in the same subnet (same prefix length). */
 export function sameSubnet(a: string, b: string): boolean {
-    const left = parseCidr(a);
-    const right = parseCidr(b);
-    return !!left && !!right && left.prefixLength === right.prefixLength && networkOf(left) === networkOf(right);
+    const left = parseIpCidr(a);
+    const right = parseIpCidr(b);
+    return !!left && !!right && left.family === right.family && left.prefixLength === right.prefixLength &&
+        networkOf(left) === networkOf(right);
 }
 
 /** Ethernet MTU range the kernel accepts for bridge, tap and veth. */

@@ -13,7 +13,7 @@ import { LinkState, areVethPeers } from "./parse";
 import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, booleanProblem, interfaceCidrProblem, interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem,
+    CheckFailure, booleanProblem, interfaceAddressProblem, interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem,
     unicastMacProblem,
 } from "./validate";
 
@@ -26,9 +26,9 @@ export interface VethPairArgs {
     peerName: pulumi.Input<string>;
     /** The namespace the peer lives in (made with `ip netns add`); default: `netns`. */
     peerNetns?: pulumi.Input<string>;
-    /** IPv4 addresses with prefix on `name`, e.g. ["10.0.0.1/24"]. */
+    /** IPv4 and IPv6 addresses with prefix on `name`, e.g. ["10.0.0.1/24"]. */
     addresses?: pulumi.Input<pulumi.Input<string>[]>;
-    /** IPv4 addresses with prefix on the peer, e.g. ["10.0.0.2/24"]. */
+    /** IPv4 and IPv6 addresses with prefix on the peer, e.g. ["10.0.0.2/24", "fd00::2/64"]. */
     peerAddresses?: pulumi.Input<pulumi.Input<string>[]>;
     /** MTU of both ends. */
     mtu?: pulumi.Input<number>;
@@ -68,8 +68,8 @@ export const vethPairProperties = describeProperties<VethPairInputs, VethPairOut
     peerUp: { change: "update", check: booleanProblem, default: true },
     peerMac: { change: "update", check: unicastMacProblem, observed: true },
     master: { change: "update", check: interfaceNameProblem },
-    addresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
-    peerAddresses: { change: "update", check: unorderedList(interfaceCidrProblem) },
+    addresses: { change: "update", check: unorderedList(interfaceAddressProblem) },
+    peerAddresses: { change: "update", check: unorderedList(interfaceAddressProblem) },
     mac: { output: true },
     peerIfindex: { output: true },
 }, { deleteBeforeReplace: true });

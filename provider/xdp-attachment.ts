@@ -1,8 +1,9 @@
 // XdpAttachment: one program of a BPF object file attached to an interface with iproute2
 // (`ip link set dev IF xdpdrv|xdpgeneric obj FILE sec SEC`), optionally with maps of the program
-// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are one such fill: the map then
-// holds exactly those entries, refresh shows entries added or removed by hand, and an empty list
-// empties it). There is no ownership mark on an XDP program: the program id recorded at
+// filled from `maps` (provider/map-fill.ts; the drop-list's prefixes are such fills, IPv4 ones into
+// drop_prefixes and IPv6 ones into drop_prefixes6: each map then holds exactly those entries, refresh
+// shows entries added or removed by hand, and an empty list empties it). There is no ownership mark on
+// an XDP program: the program id recorded at
 // attach time is what makes a program ours, and an attach note (see below) recognises the program an
 // interrupted create attached before its id was recorded.
 import * as crypto from "crypto";

@@ -68,7 +68,10 @@ function describeCounters(now: [string, number][], before: Map<string, number> |
 async function snapshot(outputs: StackOutputs, stack: string | undefined): Promise<{ lines: string[]; counters: [string, number][] }> {
     const host = { resource: "status", netns: outputs.hostNetns || undefined };
     const inner = { resource: "status", netns: outputs.namespace };
-    const route = parseRoutes((await run(inner, ["ip", "-json", "route", "show", "default"], { allowFailure: true })).stdout || "[]")[0];
+    const defaultRoute = async (family: string) =>
+        parseRoutes((await run(inner, ["ip", family, "-json", "route", "show", "default"], { allowFailure: true })).stdout || "[]")[0];
+    const route = await defaultRoute("-4");
+    const route6 = await defaultRoute("-6");
     const ingressMapIds = outputs.xdpIngressMapIds ?? {};
     const counters = labelledCounters(await readCounters(outputs.hostNetns, { ...ingressMapIds, ...outputs.xdpMapIds }));
     return {
@@ -81,6 +84,7 @@ async function snapshot(outputs: StackOutputs, stack: string | undefined): Promi
             `  namespace  ${outputs.namespace}`,
             describeLink("inner veth", await readLink(inner, outputs.vethInner)),
             `  route      ${route ? `default via ${route.gateway} dev ${route.dev}` : "MISSING default route"}`,
+            ...route6 ? [`  route6     default via ${route6.gateway} dev ${route6.dev}`] : [],
             await describeOffloads(host, outputs),
             `XDP programs: egress on ${outputs.vethOuter}, ingress on ${outputs.vethInner}; pinned maps in ${outputs.pinDir ?? "(none)"}`,
             ...describeMaps("egress", outputs.xdpMapIds, outputs.pinnedMaps ?? {}),

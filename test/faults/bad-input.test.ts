@@ -54,6 +54,17 @@ const badInputs: BadInput[] = [
     { name: "innerAddress equal to outerAddress", key: "innerAddress", config: set({ innerAddress: "10.0.0.1/24" }) },
     { name: "drop prefix with host bits", key: "dropPrefixes", config: set({ xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.1/24"] }) },
     { name: "drop prefix that is no CIDR", key: "dropPrefixes", config: set({ xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["any"] }) },
+    // IPv6 addresses: strict parsing, the kernel's form, one subnet, both or neither.
+    { name: "outerAddress6 with two '::'", key: "outerAddress6", config: set({ outerAddress6: "fd00::e0::1/64", innerAddress6: "fd00:e0::2/64" }) },
+    { name: "outerAddress6 that is IPv4", key: "outerAddress6", config: set({ outerAddress6: "10.0.0.1/24", innerAddress6: "fd00:e0::2/64" }) },
+    { name: "outerAddress6 in upper case", key: "outerAddress6", config: set({ outerAddress6: "FD00:E0::1/64", innerAddress6: "fd00:e0::2/64" }) },
+    { name: "outerAddress6 that is link-local", key: "outerAddress6", config: set({ outerAddress6: "fe80::1/64", innerAddress6: "fd00:e0::2/64" }) },
+    { name: "innerAddress6 without a prefix", key: "innerAddress6", config: set({ outerAddress6: "fd00:e0::1/64", innerAddress6: "fd00:e0::2" }) },
+    { name: "innerAddress6 with a zone index", key: "innerAddress6", config: set({ outerAddress6: "fd00:e0::1/64", innerAddress6: "fd00:e0::2%eth0/64" }) },
+    { name: "innerAddress6 in another subnet", key: "innerAddress6", config: set({ outerAddress6: "fd00:e0::1/64", innerAddress6: "fd00:e1::2/64" }) },
+    { name: "innerAddress6 without outerAddress6", key: "outerAddress6", config: set({ innerAddress6: "fd00:e0::2/64" }) },
+    { name: "IPv6 drop prefix with host bits", key: "dropPrefixes", config: set({ xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["2001:db8:0:3::1/64"] }) },
+    { name: "IPv6 drop prefix for a program without the IPv6 map", key: "dropPrefixes", config: set({ dropPrefixes: ["2001:db8:0:3::/64"] }) },
     // Devices and namespaces that are missing.
     // Pulumi.yaml gives sendDev no default: Pulumi itself refuses the stack before the program runs.
     { name: "sendDev unset", key: "sendDev", naming: /missing configuration value 'sendDev'/, config: set({ sendDev: null }) },

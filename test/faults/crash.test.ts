@@ -3,7 +3,7 @@
 // to the kernel (a create is then pending in the state, its object half made); each case requires
 // that the kill landed there. The documented recovery (recoverStack in test/helpers/crash.ts) must
 // converge: refresh finds no change, the outputs are what the kernel holds, traffic flows, the
-// preview is empty, and after the final destroy the lab is exactly as before, with no ip_forward
+// preview is empty, and after the final destroy the lab is exactly as before, with no forwarding
 // ledger and no note of ours left in /run.
 import { expect } from "chai";
 import { existsSync, mkdirSync, readdirSync } from "fs";
@@ -102,7 +102,7 @@ describe("Crash: pulumi killed inside each resource operation of up and destroy,
                 // Recorded first: what stayed behind, for the figures, when the comparison fails.
                 notes.residue = snapshotDifferences(before, await snapshotAll(await labNamespaces(lab()), lab().id));
                 expect(notes.residue, "lab after the final destroy: what differs from before").to.deep.equal([]);
-                expect(ownFiles(forwardingLedgerDir), "ip_forward ledgers left").to.deep.equal([]);
+                expect(ownFiles(forwardingLedgerDir), "forwarding ledgers left").to.deep.equal([]);
                 expect(ownFiles(notesDir), "notes left").to.deep.equal([]);
             };
             if (!deleteChanges) {

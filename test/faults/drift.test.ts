@@ -22,12 +22,12 @@ interface DriftContext {
     built: BuiltObjects;
 }
 
-/** Deletes the stack's iptables rules whose owner comment ends with `resource` (e.g. "nat-uplink"). */
-async function deleteOwnRules(c: DriftContext, table: string, chain: string, resource: string): Promise<void> {
-    const { stdout } = await inNs(c.lab.host, ["iptables", "-w", "-t", table, "-S", chain]);
+/** Deletes the stack's iptables (or ip6tables) rules whose owner comment ends with `resource` (e.g. "nat-uplink"). */
+async function deleteOwnRules(c: DriftContext, table: string, chain: string, resource: string, command = "iptables"): Promise<void> {
+    const { stdout } = await inNs(c.lab.host, [command, "-w", "-t", table, "-S", chain]);
     const ours = parseIptablesRules(stdout).rules.filter((rule) => rule.comment?.endsWith(`/${c.stack.engine.stack}-${resource}`));
     expect(ours, `rules of ${resource}`).to.not.deep.equal([]);
-    for (const rule of ours) await inNs(c.lab.host, ["iptables", "-w", "-t", table, "-D", chain, ...rule.spec]);
+    for (const rule of ours) await inNs(c.lab.host, [command, "-w", "-t", table, "-D", chain, ...rule.spec]);
 }
 
 /** Whether a link is gone from the lab host (a deleted namespace takes its veth peer a moment later). */
@@ -41,6 +41,7 @@ async function xdpMode(c: DriftContext): Promise<AttachMode> {
     return mode as AttachMode;
 }
 
+/** Out-of-band changes, each as an operator or another tool would make it. */
 /**
  * Out-of-band changes, each as an operator or another tool would make it, and the resources (by name
  * suffix) whose refresh must report it.
@@ -59,7 +60,7 @@ const drifts: { kind: string; drifted: string[]; apply(c: DriftContext): Promise
     { kind: "outer veth detached from the bridge", drifted: ["veth"], apply: (c) => inNs(c.lab.host, ["ip", "link", "set", "dev", "veth_1a", "nomaster"]) },
     { kind: "inner default route removed", drifted: ["default-route"], apply: (c) => inNs(c.stack.namespace, ["ip", "route", "del", "default"]) },
     { kind: "uplink NAT rule deleted", drifted: ["nat-uplink"], apply: (c) => deleteOwnRules(c, "nat", "POSTROUTING", "nat-uplink") },
-    { kind: "ip_forward turned off", drifted: ["ip-forward"], apply: (c) => inNs(c.lab.host, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=0"]) },
+    { kind: "uplink forwarding turned off", drifted: ["ip-forward"], apply: (c) => inNs(c.lab.host, ["sysctl", "-q", "-w", "net.ipv4.conf.uplink0.forwarding=0"]) },
     // `xdp off` alone would detach only a native program: say the mode the program is attached in.
     { kind: "XDP program detached", drifted: ["xdp"], apply: async (c) => inNs(c.lab.host, xdpDetachArgv("veth_1a", await xdpMode(c))) },
     {
@@ -84,15 +85,26 @@ function reportedResources(output: string, stack: string): string[] {
     return [...new Set(output.split("\n").map((l) => line.exec(l)?.[1]).filter((name): name is string => !!name))].sort();
 }
 
-describe("Drift: out-of-band changes reported by refresh and repaired by up (faults)", function () {
-    this.timeout(180000);
+/** The IPv6 twins of the drifts above, on a dual-stack stack in an IPv6 lab. */
+const drifts6: typeof drifts = [
+    { kind: "bridge IPv6 address removed", drifted: ["bridge"], apply: (c) => inNs(c.lab.host, ["ip", "addr", "del", "fd00:e0::1/64", "dev", "br_1"]) },
+    { kind: "inner IPv6 default route removed", drifted: ["default-route6"], apply: (c) => inNs(c.stack.namespace, ["ip", "-6", "route", "del", "default"]) },
+    { kind: "uplink NAT66 rule deleted", drifted: ["nat-uplink6"], apply: (c) => deleteOwnRules(c, "nat", "POSTROUTING", "nat-uplink6", "ip6tables") },
+    {
+        kind: "uplink IPv6 force_forwarding turned off", drifted: ["ip-forward"],
+        apply: (c) => inNs(c.lab.host, ["sysctl", "-q", "-w", "net.ipv6.conf.uplink0.force_forwarding=0"]),
+    },
+];
+
+/** One drift case: apply it, refresh reports it, up repairs it, traffic to `server` flows, preview is empty. */
+function driftCases(cases: typeof drifts, options: { ipv6?: boolean; config: Record<string, string | string[]> }): void {
     const built = useBuiltObjects(["xdp_stats"]);
-    const { lab, stack: labStack } = useLabStacks();
+    const { lab, stack: labStack } = useLabStacks({ ipv6: options.ipv6 });
     const measured = useFigures("drift", "repaired");
 
-    for (const drift of drifts) {
+    for (const drift of cases) {
         it(`${drift.kind}: refresh reports it, up repairs it, traffic flows, preview is empty`, async function () {
-            const stack = await labStack("drift", { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] });
+            const stack = await labStack("drift", options.config);
             await stack.engine.pulumi(["up", "--yes", "--skip-preview"]);
             await measured(drift.kind, async (notes) => {
                 // The control: before the drift, refresh finds nothing, so what it reports next is the drift.
@@ -107,10 +119,27 @@ describe("Drift: out-of-band changes reported by refresh and repaired by up (fau
 
                 await stack.engine.pulumi(["up", "--yes", "--skip-preview"]);
                 expect(await stack.ping(lab().serverAddress), "traffic after the repair").to.equal(true);
+                if (options.ipv6) expect(await stack.ping(lab().ipv6!.serverAddress), "IPv6 traffic after the repair").to.equal(true);
                 const xdp = (await readLink({ resource: "t", netns: lab().host }, "veth_1a"))?.xdp;
                 expect(xdp?.name, "our program is attached again").to.equal("xdp_droplist");
                 await stack.engine.pulumi(["preview", "--expect-no-changes"]);
             });
         });
     }
+}
+
+describe("Drift: out-of-band changes reported by refresh and repaired by up (faults)", function () {
+    this.timeout(180000);
+    driftCases(drifts, { config: { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] } });
+});
+
+describe("Drift of the IPv6 half of a dual-stack stack (faults, IPv6 lab)", function () {
+    this.timeout(180000);
+    driftCases(drifts6, {
+        ipv6: true,
+        config: {
+            xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24", "2001:db8:0:3::/64"],
+            outerAddress6: "fd00:e0::1/64", innerAddress6: "fd00:e0::2/64",
+        },
+    });
 });

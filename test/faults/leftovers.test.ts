@@ -106,17 +106,18 @@ describe("Leftovers of a killed create: taken back when ours, refused when not (
         expect(fs.existsSync(`/var/run/netns/${name}`)).to.equal(false);
     });
 
-    it("ip_forward set by a killed create: the re-create records the original value, and delete restores it", async function () {
-        const inputs = checked(checkIpForwarding, { netns: lab().host, owner });
-        // What the killed create left: its ledger entry, and ip_forward already on.
+    it("forwarding set by a killed create: the re-create records the original value, and delete restores it", async function () {
+        const inputs = checked(checkIpForwarding, { netns: lab().host, interfaces: ["uplink0"], owner });
+        const key = "net.ipv4.conf.uplink0.forwarding";
+        // What the killed create left: its ledger entry, and the uplink's forwarding already on.
         fs.mkdirSync(forwardingLedgerDir, { recursive: true });
-        fs.writeFileSync(forwardingLedgerPath(lab().host), JSON.stringify({ original: "0", holders: { [owner]: "1" } }));
-        await inNs(lab().host, ["sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+        fs.writeFileSync(forwardingLedgerPath(lab().host), JSON.stringify({ [key]: { original: "0", holders: { [owner]: "1" } } }));
+        await inNs(lab().host, ["sysctl", "-q", "-w", `${key}=1`]);
         const created = await ipForwardingProvider.create!(inputs);
-        expect(created.outs).to.include({ previous: "0", current: "1" });
+        expect(created.outs).to.deep.include({ previous: { [key]: "0" }, current: { [key]: "1" } });
         fs.rmSync(forwardingLedgerPath(lab().host)); // as if the delete were killed after it dropped the ledger
         await ipForwardingProvider.delete!(created.id, created.outs as IpForwardingOutputs);
-        expect((await inNs(lab().host, ["sysctl", "-n", "net.ipv4.ip_forward"])).stdout).to.equal("0");
+        expect((await inNs(lab().host, ["sysctl", "-n", key])).stdout).to.equal("0");
     });
 
     it(`a route with our note is taken back; a look-alike (proto ${routeProtocol} of another stack, or the host's) is refused and left alone`, async function () {

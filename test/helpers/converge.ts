@@ -5,7 +5,7 @@ import { cidrOfLpmKey } from "../../provider/bpf";
 import { parseIptablesRules, parseLinks, parseRoutes } from "../../provider/parse";
 import { dumpMap } from "../../provider/xdp-attachment";
 import { packetsSeen } from "../../components/counters";
-import { subnetOf } from "../../components/egress-xdp";
+import { subnetOf } from "../../provider/validate";
 import { egressXdpDefaults } from "../../components/egress-xdp-args";
 import { Lab, inNs, labNamespaces } from "./lab";
 import { LabStack, StackConfig, StackOutputs } from "../../lab/stack";

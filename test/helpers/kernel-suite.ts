@@ -1,18 +1,19 @@
 // The frame every kernel test uses: a fresh lab before each test, a snapshot of the lab's namespaces
 // before and after, and the lab removed afterwards whatever happened.
-import { Lab, createLab, destroyLab, labNamespaces } from "./lab";
+import { Lab, LabModeOptions, createLab, destroyLab, labNamespaces } from "./lab";
 import { expectSameSnapshot, snapshotAll } from "./snapshot";
 
 /**
  * Registers beforeEach/afterEach hooks and returns a getter for the current lab. After each test the
  * lab's namespaces must look exactly as before it (the test must undo what it did), and the "before"
- * is the lab as it was made: like a fresh host, it has no iptables table at all.
+ * is the lab as it was made: like a fresh host, it has no iptables or ip6tables table at all. `mode`:
+ * e.g. an IPv6 lab (lab/host.ts).
  */
-export function useLab(): () => Lab {
+export function useLab(mode: LabModeOptions = {}): () => Lab {
     let lab: Lab | undefined;
     let before: Record<string, string> = {};
     beforeEach(async function () {
-        lab = await createLab();
+        lab = await createLab(undefined, mode);
         before = await snapshotAll(await labNamespaces(lab), lab.id);
     });
     afterEach(async function () {

@@ -8,7 +8,7 @@ import { Lab } from "../../lab/host";
 import { LabStack, StackConfig, StackOutputs, newLabStack, pingReplies } from "../../lab/stack";
 import { useLab } from "./kernel-suite";
 
-export { Lab, createLab, destroyLab, labNamespaces } from "../../lab/host";
+export { Lab, LabOptions as LabModeOptions, createLab, defaultRouteFromRa, destroyLab, labNamespaces } from "../../lab/host";
 
 const ctx = { resource: "test lab" };
 
@@ -18,11 +18,11 @@ export function inNs(netns: string, argv: string[], options: { allowFailure?: bo
 }
 
 /**
- * Removes an iptables table a test brought into being by writing to it (a table stays once a rule was
+ * Removes an iptables (family ip6: ip6tables) table a test brought into being by writing to it (a table stays once a rule was
  * added and removed), so the lab ends as it was made. Only for tables the test itself made.
  */
-export async function removeTestTable(netns: string, table: string): Promise<void> {
-    await inNs(netns, ["nft", "delete", "table", "ip", table]);
+export async function removeTestTable(netns: string, table: string, family: "ip" | "ip6" = "ip"): Promise<void> {
+    await inNs(netns, ["nft", "delete", "table", family, table]);
 }
 
 /** A client namespace routed through the lab host, like the recipe's eXDP namespace. */
@@ -66,17 +66,18 @@ export async function addLabClient(lab: Lab, suffix = "client"): Promise<LabClie
 }
 
 /**
- * The frame of a test on lab stacks: a fresh lab per test (useLab), and `stack()`, which makes a lab stack that is destroyed after the test, before the lab
- * is compared with its state before the test.
+ * The frame of a test on lab stacks: a fresh lab per test (useLab; an IPv6 lab with `ipv6`), and
+ * `stack()`, which makes a lab stack that is destroyed after the test, before the lab is compared with
+ * its state before the test.
  */
-export function useLabStacks():
+export function useLabStacks(options: { ipv6?: boolean } = {}):
     { lab: () => Lab; stack(name: string, overrides?: StackConfig): Promise<LabStack> } {
     const stacks: LabStack[] = [];
     // Registered before useLab's hooks, so it runs first.
     afterEach(async function () {
         for (const stack of stacks.splice(0)) await stack.dispose();
     });
-    const lab = useLab();
+    const lab = useLab({ ipv6: options.ipv6 });
     return {
         lab,
         async stack(name, overrides = {}) {

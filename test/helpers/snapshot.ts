@@ -23,6 +23,12 @@ interface RawLink {
 
 export const snapshotSysctls = ["net.ipv4.ip_forward", "net.ipv4.conf.all.forwarding"];
 
+/** `ip -json route` of one family, without the seconds an RA-learnt route has left (they count down). */
+export async function routesOf(netns: string, family: 4 | 6): Promise<string> {
+    const routes = JSON.parse((await inNs(netns, ["ip", `-${family}`, "-json", "route", "show", "table", "all"])).stdout.trim() || "[]");
+    return JSON.stringify((routes as Record<string, unknown>[]).map(({ expires: _expires, ...route }) => route));
+}
+
 /** iptables-save without its timestamps and packet counters, which change on their own. */
 export function normalizeIptablesSave(text: string): string {
     return text.split("\n")
@@ -43,11 +49,11 @@ export async function snapshotNetns(netns: string): Promise<string> {
         alias: l.ifalias, up: l.flags?.includes("UP") ?? false, xdp: l.xdp ?? null,
         addresses: (l.addr_info ?? []).map((a) => `${a.family} ${a.local}/${a.prefixlen}`).sort(),
     })).sort();
-    const routes = (await inNs(netns, ["ip", "-json", "route", "show", "table", "all"])).stdout;
+    const routes = [await routesOf(netns, 4), await routesOf(netns, 6)];
     const rules = normalizeIptablesSave((await inNs(netns, ["iptables-save"])).stdout);
     const sysctls = [];
     for (const key of snapshotSysctls) sysctls.push(`${key}=${(await inNs(netns, ["sysctl", "-n", key])).stdout}`);
-    return [...linkLines, routes, rules, ...sysctls, await snapshotBeyondIpv4(netns)].join("\n");
+    return [...linkLines, ...routes, rules, ...sysctls, await snapshotBeyondIpv4(netns)].join("\n");
 }
 
 /**
@@ -90,8 +96,8 @@ export function expectSameSnapshot(after: Record<string, string>, before: Record
  * The sysctls egress-xdp can change, per device: writing net.ipv4.ip_forward rewrites every
  * conf.<dev>.forwarding, and forwarding changes what accept_ra and the redirect keys do.
  */
-export const forwardingSysctlPattern =
-    "^net\\.ipv4\\.ip_forward$|^net\\.ipv[46]\\.conf\\.[^.]+\\.(forwarding|accept_ra|[a-z_]*redirects)$";
+export const forwardingSysctlPattern = "^net\\.ipv4\\.ip_forward$|" +
+    "^net\\.ipv[46]\\.conf\\.[^.]+\\.(forwarding|force_forwarding|accept_ra|accept_ra_defrtr|[a-z_]*redirects)$";
 
 /** Every key of forwardingSysctlPattern in a namespace, one `key = value` a line, sorted. */
 export async function forwardingSysctls(netns: string): Promise<string[]> {
@@ -113,7 +119,6 @@ export async function offloadFeatures(netns: string): Promise<string[]> {
 export async function snapshotBeyondIpv4(netns: string): Promise<string> {
     return [
         "== sysctls per device", ...await forwardingSysctls(netns),
-        "== IPv6 routes", (await inNs(netns, ["ip", "-6", "-json", "route", "show", "table", "all"])).stdout,
         "== ip6tables", normalizeIptablesSave((await inNs(netns, ["ip6tables-save"])).stdout),
         "== nft", (await inNs(netns, ["nft", "-s", "list", "ruleset"])).stdout,
         "== offloads", ...await offloadFeatures(netns),
@@ -160,9 +165,9 @@ export async function snapshotOutsideNamespaces(labId: string): Promise<string> 
     ].join("\n");
 }
 
-/** One table's normalized iptables-save in a namespace, for before/after comparisons of that table. */
-export async function iptablesTableSave(netns: string, table: string): Promise<string> {
-    return normalizeIptablesSave((await inNs(netns, ["iptables-save", "-t", table])).stdout);
+/** One table's normalized iptables-save (ip6tables-save for family 6) in a namespace, for before/after comparisons of that table. */
+export async function iptablesTableSave(netns: string, table: string, family: 4 | 6 = 4): Promise<string> {
+    return normalizeIptablesSave((await inNs(netns, [family === 6 ? "ip6tables-save" : "iptables-save", "-t", table])).stdout);
 }
 
 /** A chain's rules as `iptables -S` prints them (the `-A` lines, in chain order). */

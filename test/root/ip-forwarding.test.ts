@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as fs from "fs";
 import {
-    ForwardingLedger, IpForwardingOutputs, checkIpForwarding, forwardingLedgerPath, ipForwardingProvider,
+    ForwardingLedgers, IpForwardingOutputs, checkIpForwarding, forwardingLedgerPath, ipForwardingProvider,
 } from "../../provider/ip-forwarding";
 import { run } from "../../provider/runner";
 import { expectDiffClasses } from "../helpers/diff-classes";
@@ -9,84 +9,142 @@ import { failureOf, useLab } from "../helpers/kernel-suite";
 import { inNs } from "../helpers/lab";
 
 describe("IpForwarding (kernel)", function () {
-    const lab = useLab();
+    const bridge = "fwbr0";
+    // A bridge of the test's own, made after the lab's snapshot and removed before the comparison
+    // (registered before useLab's hooks, so it runs first).
+    afterEach(async function () {
+        await inNs(lab().host, ["ip", "link", "del", "dev", bridge], { allowFailure: true });
+    });
+    // An IPv6 lab, so IPv6 force_forwarding is exercised where IPv6 is on.
+    const lab = useLab({ ipv6: true });
+    const v4 = (dev: string) => `net.ipv4.conf.${dev}.forwarding`;
+    const v6 = (dev: string) => `net.ipv6.conf.${dev}.force_forwarding`;
     const inputsFor = (extra: Record<string, unknown> = {}) => {
-        const { inputs, failures } = checkIpForwarding({ netns: lab().host, owner: "test/fwd-a", ...extra });
+        const { inputs, failures } = checkIpForwarding({
+            netns: lab().host, interfaces: [bridge, "uplink0"], owner: "test/fwd-a", ...extra,
+        });
         expect(failures).to.deep.equal([]);
         return inputs;
     };
-    const forwarding = async (netns = lab().host) => (await inNs(netns, ["sysctl", "-n", "net.ipv4.ip_forward"])).stdout;
-    const setForwarding = (value: string) => inNs(lab().host, ["sysctl", "-q", "-w", `net.ipv4.ip_forward=${value}`]);
-    const ledger = (): ForwardingLedger | undefined => {
+    const value = async (key: string, netns = lab().host) => (await inNs(netns, ["sysctl", "-n", key])).stdout;
+    const set = (key: string, to: string) => inNs(lab().host, ["sysctl", "-q", "-w", `${key}=${to}`]);
+    const ledgers = (): ForwardingLedgers | undefined => {
         const file = forwardingLedgerPath(lab().host);
         return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : undefined;
     };
+    /** The global switches, which this resource must never write. */
+    const globals = async () => [await value("net.ipv4.ip_forward"), await value("net.ipv6.conf.all.forwarding"),
+        await value("net.ipv4.conf.default.forwarding"), await value("net.ipv6.conf.default.forwarding")];
+    beforeEach(async function () {
+        await inNs(lab().host, ["ip", "link", "add", "name", bridge, "type", "bridge"]);
+    });
 
-    it("turns forwarding on, reads back identical outputs, updates in place, restores 0 on delete", async function () {
-        expect(await forwarding()).to.equal("0");
-        const created = await ipForwardingProvider.create!(inputsFor());
+    it("turns forwarding on per device only, reads back identical outputs, updates in place, restores on delete", async function () {
+        const created = await ipForwardingProvider.create!(inputsFor({ ipv6: true }));
         const outs = created.outs as IpForwardingOutputs;
-        expect(outs).to.deep.equal({ ...inputsFor(), enabled: true, previous: "0", current: "1" });
-        expect(await forwarding()).to.equal("1");
-        expect(ledger()).to.deep.equal({ original: "0", holders: { "test/fwd-a": "1" } });
+        const keys = [v4(bridge), v6(bridge), v4("uplink0"), v6("uplink0")];
+        const all = (to: string) => Object.fromEntries(keys.map((key) => [key, to]));
+        expect(outs).to.deep.equal({ ...inputsFor({ ipv6: true }), previous: all("0"), current: all("1") });
+        for (const key of keys) expect(await value(key), key).to.equal("1");
+        expect(await globals(), "global switches untouched").to.deep.equal(["0", "0", "0", "0"]);
+        expect(Object.keys(ledgers()!).sort()).to.deep.equal([...keys].sort());
         expect(await ipForwardingProvider.read!(created.id, outs)).to.deep.equal({ id: created.id, props: outs });
 
-        await expectDiffClasses(ipForwardingProvider, created.id, outs, inputsFor,
-            { inPlace: { enabled: false }, replace: { netns: lab().upstream } }, { deleteBeforeReplace: false });
+        await expectDiffClasses(ipForwardingProvider, created.id, outs, (extra) => inputsFor({ ipv6: true, ...extra }),
+            { inPlace: { enabled: false, ipv6: false, interfaces: [bridge] }, replace: { netns: lab().upstream } },
+            { deleteBeforeReplace: false });
 
-        const off = inputsFor({ enabled: false });
-        const updated = (await ipForwardingProvider.update!(created.id, outs, off)).outs as IpForwardingOutputs;
-        expect(updated).to.include({ enabled: false, previous: "0", current: "0" });
-        expect(await forwarding()).to.equal("0");
+        // One key turned off behind our back reads as drift, so the next up sets it again.
+        await set(v6("uplink0"), "0");
+        expect((await ipForwardingProvider.read!(created.id, outs)).props).to.include({ enabled: false });
+        await set(v6("uplink0"), "1");
 
-        await setForwarding("1");
-        expect((await ipForwardingProvider.read!(created.id, updated)).props).to.include({ enabled: true, current: "1" });
+        // Dropping IPv6 and the uplink in an update restores exactly those keys.
+        const fewer = inputsFor({ interfaces: [bridge] });
+        const updated = (await ipForwardingProvider.update!(created.id, outs, fewer)).outs as IpForwardingOutputs;
+        expect(updated).to.deep.include({ previous: { [v4(bridge)]: "0" }, current: { [v4(bridge)]: "1" } });
+        for (const key of [v6(bridge), v4("uplink0"), v6("uplink0")]) expect(await value(key), key).to.equal("0");
 
         await ipForwardingProvider.delete!(created.id, updated);
-        expect(await forwarding()).to.equal("0");
-        expect(ledger()).to.equal(undefined);
+        for (const key of keys) expect(await value(key), key).to.equal("0");
+        expect(ledgers()).to.equal(undefined);
         await ipForwardingProvider.delete!(created.id, updated);
-        expect(await forwarding()).to.equal("0");
+        expect(await globals()).to.deep.equal(["0", "0", "0", "0"]);
     });
 
-    it("leaves forwarding on when it found it on", async function () {
-        await setForwarding("1");
-        const created = await ipForwardingProvider.create!(inputsFor());
-        expect(created.outs).to.include({ previous: "1", current: "1" });
+    it("restores a device found with forwarding on to on, and one found off to off", async function () {
+        await set(v4("uplink0"), "1");
+        await set(v6("uplink0"), "1");
+        const created = await ipForwardingProvider.create!(inputsFor({ ipv6: true }));
+        expect((created.outs as IpForwardingOutputs).previous).to.deep.equal(
+            { [v4(bridge)]: "0", [v6(bridge)]: "0", [v4("uplink0")]: "1", [v6("uplink0")]: "1" });
         await ipForwardingProvider.delete!(created.id, created.outs);
-        expect(await forwarding()).to.equal("1");
-        await setForwarding("0");
+        expect(await value(v4("uplink0"))).to.equal("1");
+        expect(await value(v6("uplink0"))).to.equal("1");
+        expect(await value(v4(bridge))).to.equal("0");
+        expect(await value(v6(bridge))).to.equal("0");
+        await set(v4("uplink0"), "0");
+        await set(v6("uplink0"), "0");
     });
 
-    it("restores the original value only when the last of two holders in a namespace is deleted", async function () {
+    it("restores the original values only when the last of two holders of a device is deleted", async function () {
         const first = await ipForwardingProvider.create!(inputsFor());
-        const second = await ipForwardingProvider.create!(inputsFor({ owner: "test/fwd-b" }));
-        expect(second.outs).to.include({ previous: "1", current: "1" });
+        const second = await ipForwardingProvider.create!(inputsFor({ owner: "test/fwd-b", interfaces: ["uplink0"] }));
+        expect((second.outs as IpForwardingOutputs).previous).to.deep.equal({ [v4("uplink0")]: "1" });
 
         await ipForwardingProvider.delete!(first.id, first.outs);
-        expect(await forwarding()).to.equal("1");
-        expect(ledger()).to.deep.equal({ original: "0", holders: { "test/fwd-b": "1" } });
+        expect(await value(v4("uplink0")), "still held by the second").to.equal("1");
+        expect(await value(v4(bridge)), "only the first held the bridge").to.equal("0");
+        expect(ledgers()).to.deep.equal({ [v4("uplink0")]: { original: "0", holders: { "test/fwd-b": "1" } } });
 
         await ipForwardingProvider.delete!(second.id, second.outs);
-        expect(await forwarding()).to.equal("0");
-        expect(ledger()).to.equal(undefined);
+        expect(await value(v4("uplink0"))).to.equal("0");
+        expect(ledgers()).to.equal(undefined);
     });
 
     it("refuses a second holder that wants another value and changes nothing", async function () {
         const first = await ipForwardingProvider.create!(inputsFor());
         expect(await failureOf(ipForwardingProvider.create!(inputsFor({ owner: "test/fwd-b", enabled: false }))))
-            .to.match(/test\/fwd-a also manages net\.ipv4\.ip_forward.*wants it 1; nothing was changed/);
-        expect(await forwarding()).to.equal("1");
-        expect(ledger()).to.deep.equal({ original: "0", holders: { "test/fwd-a": "1" } });
+            .to.match(/test\/fwd-a also manages net\.ipv4\.conf\.fwbr0\.forwarding.*wants it 1; nothing was changed/);
+        expect(await value(v4("uplink0"))).to.equal("1");
         await ipForwardingProvider.delete!(first.id, first.outs);
-        expect(await forwarding()).to.equal("0");
+        expect(await value(v4("uplink0"))).to.equal("0");
+    });
+
+    it("refuses a device that does not exist, naming it, and changes nothing", async function () {
+        expect(await failureOf(ipForwardingProvider.create!(inputsFor({ interfaces: ["nosuch0", "uplink0"] }))))
+            .to.match(/cannot set net\.ipv4\.conf\.nosuch0\.forwarding: device nosuch0 does not exist/);
+        expect(await value(v4("uplink0"))).to.equal("0");
+        expect(ledgers()).to.equal(undefined);
+    });
+
+    it("has nothing to restore for a device deleted before it, and restores the others", async function () {
+        const created = await ipForwardingProvider.create!(inputsFor());
+        await inNs(lab().host, ["ip", "link", "del", "dev", bridge]);
+        await ipForwardingProvider.delete!(created.id, created.outs);
+        expect(await value(v4("uplink0"))).to.equal("0");
+        expect(ledgers()).to.equal(undefined);
+    });
+
+    it("replaces state of the ip_forward version, deleting it first the way it was made", async function () {
+        // What that version recorded: ip_forward turned on, its ledger under /run/egress-xdp/ip-forward.
+        const legacy = { netns: lab().host, enabled: true, owner: "test/fwd-old", previous: "0", current: "1" };
+        const file = `/run/egress-xdp/ip-forward/${forwardingLedgerPath(lab().host).split("/").pop()}`;
+        fs.mkdirSync("/run/egress-xdp/ip-forward", { recursive: true });
+        fs.writeFileSync(file, JSON.stringify({ original: "0", holders: { "test/fwd-old": "1" } }));
+        await set("net.ipv4.ip_forward", "1");
+        expect(await ipForwardingProvider.diff!("id", legacy, inputsFor()))
+            .to.deep.include({ changes: true, replaces: ["interfaces"], deleteBeforeReplace: true });
+        await ipForwardingProvider.delete!("id", legacy);
+        expect(await value("net.ipv4.ip_forward")).to.equal("0");
+        expect(fs.existsSync(file)).to.equal(false);
     });
 
     it("reads nothing once its namespace is gone, and its delete drops the namespace's ledger", async function () {
         const netns = lab().netnsName("fw");
         await run({ resource: "t" }, ["ip", "netns", "add", netns]);
-        const created = await ipForwardingProvider.create!(inputsFor({ netns }));
-        expect(await forwarding(netns)).to.equal("1");
+        const created = await ipForwardingProvider.create!(inputsFor({ netns, interfaces: ["lo"] }));
+        expect(await value(v4("lo"), netns)).to.equal("1");
         const file = forwardingLedgerPath(netns);
         await run({ resource: "t" }, ["ip", "netns", "del", netns]);
         expect(await ipForwardingProvider.read!(created.id, created.outs)).to.deep.equal({});

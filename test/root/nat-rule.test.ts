@@ -126,3 +126,57 @@ describe("NatRule (kernel)", function () {
         await client.remove();
     });
 });
+
+describe("NatRule family 6 (kernel, ip6tables)", function () {
+    const lab = useLab({ ipv6: true });
+    const owner = "test/dev/nat6";
+    const comment = `egress-xdp:${owner}`;
+    const ours = `-A POSTROUTING -s fd00:e0::/64 -o uplink0 -m comment --comment "${comment}" -j MASQUERADE`;
+    const inputsFor = async (extra: Record<string, unknown> = {}) => {
+        const { inputs, failures } = await natRuleProvider.check!({}, {
+            netns: lab().host, outInterface: "uplink0", sourceCidr: "fd00:e0::/64", family: 6, owner, ...extra,
+        });
+        expect(failures).to.deep.equal([]);
+        return inputs as NatRuleInputs;
+    };
+    const nat6 = (...args: string[]) => inNs(lab().host, ["ip6tables", "-w", "-t", "nat", ...args]);
+    const postrouting6 = async () => (await nat6("-S", "POSTROUTING")).stdout.split("\n").filter((line) => line.startsWith("-A "));
+    const tables = async (family: "ip" | "ip6") => (await inNs(lab().host, ["nft", "list", "tables", family])).stdout.trim();
+
+    it("checks that the source prefix is of the rule's family", async function () {
+        const { failures } = await natRuleProvider.check!({}, {
+            netns: "lab", outInterface: "uplink0", sourceCidr: "10.0.0.0/24", family: 6, owner,
+        });
+        expect(failures).to.deep.equal([{ property: "sourceCidr", reason: "10.0.0.0/24 is not an IPv6 prefix (family 6)" }]);
+        const bad = await natRuleProvider.check!({}, { netns: "lab", outInterface: "uplink0", family: 5, owner });
+        expect(bad.failures!.map((f) => f.property)).to.deep.equal(["family"]);
+    });
+
+    it("keeps its rule in ip6tables only: created, read, adopted from an untagged twin, deleted; iptables untouched", async function () {
+        expect(await tables("ip6"), "the lab is made without tables").to.equal("");
+        const created = await natRuleProvider.create!(await inputsFor());
+        const outs = created.outs as NatRuleOutputs;
+        expect(created.id).to.equal(`${lab().host}/ip6/nat/POSTROUTING/${comment}`);
+        expect(await postrouting6()).to.deep.equal([ours]);
+        expect(await natRuleProvider.read!(created.id, outs)).to.deep.equal({ id: created.id, props: outs });
+        expect(await natRuleProvider.diff!(created.id, outs, await inputsFor({ family: 4, sourceCidr: "10.0.0.0/24" })))
+            .to.deep.include({ changes: true, replaces: ["family", "sourceCidr"] });
+        expect(await tables("ip"), "no iptables table made").to.equal("");
+        await natRuleProvider.delete!(created.id, outs);
+        expect(await tables("ip6"), "the ip6 nat table its rule made went with it").to.equal("");
+
+        const twin = "-A POSTROUTING -s fd00:e0::/64 -o uplink0 -j MASQUERADE";
+        await nat6(...twin.split(" "));
+        const alongside = await natRuleProvider.create!(await inputsFor());
+        expect(await postrouting6(), "a twin of someone else's is left alone").to.deep.equal([twin, ours]);
+        await natRuleProvider.delete!(alongside.id, alongside.outs);
+        expect(await postrouting6()).to.deep.equal([twin]);
+        const adopted = await natRuleProvider.create!(await inputsFor({ adopt: true }));
+        expect(await postrouting6(), "adopt: the twin becomes ours in place").to.deep.equal([ours]);
+        await natRuleProvider.delete!(adopted.id, adopted.outs);
+        expect(await postrouting6()).to.deep.equal([]);
+        // The test's twin made the table, so it was never egress-xdp's to remove.
+        expect(await tables("ip6")).to.equal("table ip6 nat");
+        await removeTestTable(lab().host, "nat", "ip6");
+    });
+});

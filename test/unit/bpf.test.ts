@@ -36,7 +36,7 @@ describe("bpf helpers (pure)", function () {
     it("sums per-CPU counters of xdp_stats's map by protocol", function () {
         const counters = statsCounters(parseMapDump(percpuStatsDump));
         expect(counters.icmp).to.deep.equal({ packets: 6, bytes: 332 });
-        expect(counters.ipv6).to.deep.equal({ packets: 3, bytes: 210 });
+        expect(counters.ipv6Other).to.deep.equal({ packets: 3, bytes: 210 });
         expect(counters.tcp).to.deep.equal({ packets: 0, bytes: 0 });
     });
 
@@ -44,6 +44,10 @@ describe("bpf helpers (pure)", function () {
         expect(prefixDrops(parseMapDump(lpmDump))).to.deep.equal({ "10.0.0.1/32": 5, "198.51.100.0/24": 0 });
         expect(hexArgs(lpmKey("198.51.100.0/24"))).to.deep.equal(["18", "00", "00", "00", "c6", "33", "64", "00"]);
         expect(cidrOfLpmKey(lpmKey("0.0.0.0/0"))).to.equal("0.0.0.0/0");
+        // struct ipv6_lpm_key: prefix length in host order, then the 16 address bytes in network order.
+        expect(hexArgs(lpmKey("2001:db8:0:3::/64"))).to.deep.equal(
+            ["40", "00", "00", "00", "20", "01", "0d", "b8", "00", "00", "00", "03", ...Array(8).fill("00")]);
+        for (const cidr of ["2001:db8:0:3::/64", "::/0", "fd00::1/128"]) expect(cidrOfLpmKey(lpmKey(cidr))).to.equal(cidr);
         const verdicts = parseMapDump(JSON.stringify([
             { key: key32(0), values: [{ cpu: 0, value: u64(7) }, { cpu: 1, value: u64(1) }] },
             { key: key32(1), values: [{ cpu: 0, value: u64(0) }, { cpu: 1, value: u64(2) }] },
@@ -95,7 +99,7 @@ describe("BPF objects (built with clang)", function () {
         expect(stats.maps).to.deep.equal(["stats"]);
         const droplist = readBpfObject(fs.readFileSync(built.path("xdp_droplist")));
         expect(droplist.programs).to.deep.equal([{ name: "xdp_droplist", section: "xdp" }]);
-        expect(droplist.maps).to.have.members(["drop_prefixes", "verdicts"]);
+        expect(droplist.maps).to.have.members(["drop_prefixes", "drop_prefixes6", "verdicts"]);
         const two = readBpfObject(fs.readFileSync(built.path("two")));
         expect(two.programs.map((p) => p.name)).to.have.members(["first", "second"]);
         expect(() => readBpfObject(Buffer.from("not an elf file at all"))).to.throw(/not an ELF/);
@@ -124,6 +128,13 @@ describe("BPF objects (built with clang)", function () {
         expect(good.inputs.objectHash).to.match(/^[0-9a-f]{64}$/);
         // One entry per key, in the order of the key bytes (the prefix length comes first).
         expect(good.inputs.maps).to.deep.equal([{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "198.51.100.0/24" }, { key: "10.0.0.1/32" }] }]);
+        const dual = checkXdpAttachment({
+            interface: "veth_1a", objectPath: built.path("xdp_droplist"), program: "xdp_droplist", owner: "o",
+            maps: [{ map: "drop_prefixes", key: "lpm4", entries: [{ key: "198.51.100.0/24" }] },
+                { map: "drop_prefixes6", key: "lpm6", entries: [{ key: "2001:db8:0:3::/64" }] }],
+        });
+        expect(dual.failures).to.deep.equal([]);
+        expect(dual.inputs.maps?.[1]).to.deep.equal({ map: "drop_prefixes6", key: "lpm6", entries: [{ key: "2001:db8:0:3::/64" }] });
 
         const bad = checkXdpAttachment({
             interface: "way-too-long-name0", objectPath: built.path("xdp_stats"), section: "xdp", mode: "fast",

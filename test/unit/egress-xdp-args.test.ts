@@ -11,7 +11,7 @@ function problems(values: Record<string, unknown>): string[] {
 
 describe("EgressXdp arg checks (no host needed)", function () {
     it("finds the maps a C source declares with SEC(\".maps\")", function () {
-        expect(programMaps(path.join(projectRoot, "bpf", "xdp_droplist.c"))).to.deep.equal(["drop_prefixes", "verdicts"]);
+        expect(programMaps(path.join(projectRoot, "bpf", "xdp_droplist.c"))).to.deep.equal(["drop_prefixes", "drop_prefixes6", "verdicts"]);
         expect(programMaps(path.join(projectRoot, "bpf", "xdp_stats.c"))).to.deep.equal(["stats"]);
     });
 
@@ -23,6 +23,23 @@ describe("EgressXdp arg checks (no host needed)", function () {
     it("refuses dropPrefixes for a program without the drop-list map, naming dropPrefixes", function () {
         expect(problems({ dropPrefixes: ["198.19.1.0/24"] })).to.deep.equal(["dropPrefixes"]);
         expect(problems({ xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] })).to.deep.equal([]);
+    });
+
+    it("takes IPv6 prefixes in dropPrefixes when the program has the IPv6 map", function () {
+        expect(problems({ xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24", "2001:db8:0:3::/64"] })).to.deep.equal([]);
+        expect(problems({ dropPrefixes: ["2001:db8:0:3::/64"] })).to.deep.equal(["dropPrefixes"]);
+        expect(problems({ xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["2001:db8:0:3::1/64"] })).to.deep.equal(["dropPrefixes[0]"]);
+    });
+
+    it("checks the IPv6 address pair: both or neither, one subnet, different, each key named", function () {
+        const six = { outerAddress6: "fd00:e0::1/64", innerAddress6: "fd00:e0::2/64" };
+        expect(problems(six)).to.deep.equal([]);
+        expect(problems({ outerAddress6: six.outerAddress6 })).to.deep.equal(["innerAddress6"]);
+        expect(problems({ innerAddress6: six.innerAddress6 })).to.deep.equal(["outerAddress6"]);
+        expect(problems({ ...six, innerAddress6: "fd00:e1::2/64" })).to.deep.equal(["innerAddress6"]);
+        expect(problems({ ...six, innerAddress6: "fd00:e0::1/64" })).to.deep.equal(["innerAddress6"]);
+        expect(problems({ ...six, outerAddress6: "10.0.0.1/24" })).to.deep.equal(["outerAddress6"]);
+        expect(problems({ ...six, innerAddress6: "fe80::2/64" })).to.deep.equal(["innerAddress6"]);
     });
 
     it("accepts forwardAccept auto, always, never, true and false, and refuses anything else", function () {

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { checkIpForwarding, claimForwarding, previousForwarding, releaseForwarding } from "../../provider/ip-forwarding";
+import {
+    checkIpForwarding, claimForwarding, deviceSysctl, forwardingKeys, previousForwarding, releaseForwarding,
+} from "../../provider/ip-forwarding";
 
 describe("IpForwarding ledger", function () {
     it("records the value found by the first holder and keeps it for later holders", function () {
@@ -40,9 +42,21 @@ describe("IpForwarding ledger", function () {
         expect(releaseForwarding(undefined, "a", "1")).to.deep.equal({ restore: "1" });
     });
 
-    it("check defaults enabled to true and refuses bad values", function () {
-        expect(checkIpForwarding({ netns: "eXDP" }).inputs).to.deep.include({ netns: "eXDP", enabled: true });
-        expect(checkIpForwarding({ netns: "../x", enabled: "yes" }).failures.map((f) => f.property))
-            .to.deep.equal(["netns", "enabled"]);
+    it("check defaults enabled to true and ipv6 to false, sorts the devices, and refuses bad values", function () {
+        expect(checkIpForwarding({ netns: "eXDP", interfaces: ["uplink0", "br_1", "br_1"] }).inputs)
+            .to.deep.include({ netns: "eXDP", interfaces: ["br_1", "uplink0"], enabled: true, ipv6: false });
+        expect(checkIpForwarding({ netns: "../x", interfaces: ["br;x"], enabled: "yes", ipv6: 1 }).failures.map((f) => f.property))
+            .to.deep.equal(["netns", "interfaces[0]", "ipv6", "enabled"]);
+        expect(checkIpForwarding({ interfaces: [] }).failures.map((f) => f.property)).to.deep.equal(["interfaces"]);
+        expect(checkIpForwarding({}).failures.map((f) => f.property)).to.deep.equal(["interfaces"]);
+    });
+
+    it("sets per-device keys only: IPv4 forwarding and, with ipv6, IPv6 force_forwarding", function () {
+        expect(forwardingKeys({ interfaces: ["br_1", "uplink0"] }))
+            .to.deep.equal(["net.ipv4.conf.br_1.forwarding", "net.ipv4.conf.uplink0.forwarding"]);
+        expect(forwardingKeys({ interfaces: ["br_1"], ipv6: true }))
+            .to.deep.equal(["net.ipv4.conf.br_1.forwarding", "net.ipv6.conf.br_1.force_forwarding"]);
+        expect(deviceSysctl("ipv4", "eth0.100", "forwarding"), "sysctl writes a device's '.' as '/'")
+            .to.equal("net.ipv4.conf.eth0/100.forwarding");
     });
 });

@@ -1,5 +1,7 @@
 import { expect } from "chai";
-import { claimTable, forgetTable, parseNftTables, releaseTable, tableIsPristine } from "../../provider/iptables-tables";
+import {
+    claimTable, forgetTable, iptablesCommand, ledgerTableKey, nftFamily, parseNftTables, releaseTable, tableIsPristine,
+} from "../../provider/iptables-tables";
 
 const meta = { metainfo: { version: "1.0.6", release_name: "Lester Gooch #5", json_schema_version: 1 } };
 const natTable = { table: { family: "ip", name: "nat", handle: 1 } };
@@ -32,10 +34,14 @@ describe("iptables tables ledger", function () {
         expect(releaseTable(undefined, "nat", "a"), "no ledger (e.g. /run cleared)").to.deep.equal({ ledger: undefined, removeIfPristine: false });
     });
 
-    it("finds the ip family's tables in `nft -j list tables`", function () {
+    it("finds the ip (iptables) or ip6 (ip6tables) family's tables in `nft -j list tables`", function () {
         const json = JSON.stringify({ nftables: [meta, natTable, { table: { family: "ip6", name: "filter", handle: 2 } },
             { table: { family: "ip", name: "filter", handle: 3 } }] });
         expect(parseNftTables(json)).to.deep.equal(["nat", "filter"]);
+        expect(parseNftTables(json, "ip6")).to.deep.equal(["filter"]);
+        // One ledger for both: an ip6tables table is named with its family, an iptables one as before IPv6.
+        expect([ledgerTableKey(4, "nat"), ledgerTableKey(6, "nat")]).to.deep.equal(["nat", "ip6 nat"]);
+        expect([nftFamily(4), nftFamily(6), iptablesCommand(6)]).to.deep.equal(["ip", "ip6", "ip6tables"]);
         expect(parseNftTables(JSON.stringify({ nftables: [meta] }))).to.deep.equal([]);
     });
 

@@ -22,6 +22,25 @@ describe("map fills from config (pure)", function () {
         expect(encodeEntry(lpm, "198.51.100.1/24")).to.match(/host bits/);
     });
 
+    it("encodes lpm6 keys like struct ipv6_lpm_key and takes only IPv6 prefixes in the kernel's form", function () {
+        const lpm6 = parseLayout("lpm6") as Layout;
+        expect(lpm6.size).to.equal(20);
+        const key = encodeEntry(lpm6, "2001:db8:0:3::/64") as Buffer;
+        expect(key.toString("hex")).to.equal("4000000020010db8000000030000000000000000");
+        expect(decodeEntry(lpm6, key)).to.equal("2001:db8:0:3::/64");
+        expect(decodeEntry(lpm6, encodeEntry(lpm6, "::/0") as Buffer)).to.equal("::/0");
+        expect(encodeEntry(lpm6, "2001:db8::1/32")).to.match(/host bits/);
+        expect(encodeEntry(lpm6, "2001:0db8::/32")).to.match(/RFC 5952/);
+        expect(encodeEntry(lpm6, "198.51.100.0/24")).to.match(/not an IPv6 prefix/);
+        expect(encodeEntry(parseLayout("lpm4") as Layout, "2001:db8::/32")).to.match(/not an IPv4 prefix/);
+        const { fills, problems } = checkMapFills([{
+            map: "drop_prefixes6", key: "lpm6", entries: [{ key: "2001:db8:1::/48" }, { key: "2001:db8::/32" }, { key: "2001:db8::/32" }],
+        }]);
+        expect(problems).to.deep.equal([]);
+        // One entry per key, in the order of the key bytes (the prefix length comes first).
+        expect(fills?.[0].entries).to.deep.equal([{ key: "2001:db8::/32" }, { key: "2001:db8:1::/48" }]);
+    });
+
     it("checks fills: canonical entries, one per key; names the bad fill and entry", function () {
         const { fills, problems } = checkMapFills([{
             map: "ports", key: "be16", value: "u32", entries: [{ key: "443", value: 2 }, { key: 80, value: 1 }, { key: 443, value: 3 }],

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parseLinks, parseRoutes } from "../../provider/parse";
+import { isLinkLocal6, parseLinks, parseRoutes } from "../../provider/parse";
 
 // Trimmed from real `ip -json -details addr show` output on this kernel.
 const bridgeAndPort = JSON.stringify([
@@ -8,6 +8,7 @@ const bridgeAndPort = JSON.stringify([
         operstate: "DOWN", address: "f2:ec:80:f7:7a:e9", linkinfo: { info_kind: "bridge" },
         addr_info: [
             { family: "inet", local: "10.9.0.1", prefixlen: 24, scope: "global" },
+            { family: "inet6", local: "fd00:e0::1", prefixlen: 64, scope: "global" },
             { family: "inet6", local: "fe80::1", prefixlen: 64, scope: "link" },
         ],
     },
@@ -24,15 +25,22 @@ const bridgeAndPort = JSON.stringify([
 ]);
 
 describe("parsers of ip -json output", function () {
-    it("reads links: kind, admin state, master, alias, IPv4 addresses only", function () {
+    it("reads links: kind, admin state, master, alias, addresses without IPv6 link-local ones", function () {
         const [bridge, port, veth] = parseLinks(bridgeAndPort);
         expect(bridge).to.deep.include({
             ifname: "br0", ifindex: 2, kind: "bridge", up: true, mtu: 1500, mac: "f2:ec:80:f7:7a:e9",
-            addresses: ["10.9.0.1/24"], peerInOtherNetns: false, xdp: undefined,
+            addresses: ["10.9.0.1/24", "fd00:e0::1/64"], peerInOtherNetns: false, xdp: undefined,
         });
         expect(port).to.deep.include({ master: "br0", alias: "egress-xdp:test", up: true, addresses: [] });
         expect(veth).to.deep.include({ up: false, peerIfindex: 2, peerInOtherNetns: true, mtu: 1400 });
         expect(veth.xdp).to.deep.equal({ mode: "generic", progId: 41, tag: "a04f5eef06a7f555", name: "xdp_stats" });
+    });
+
+    it("tells IPv6 link-local addresses (fe80::/10) from the rest", function () {
+        for (const local of ["fe80::1/64", "febf:ffff::1/64", "fe80::a8bb:ccff:fedd:eeff/64"]) expect(isLinkLocal6(local), local).to.equal(true);
+        for (const other of ["fec0::1/64", "fd00::1/64", "2001:db8::1/64", "10.0.0.1/24", "fe7f::1/64"]) {
+            expect(isLinkLocal6(other), other).to.equal(false);
+        }
     });
 
     it("reads an empty answer as no links", function () {

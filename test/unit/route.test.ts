@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import {
-    checkRoute, describeRoute, kernelDestination, metricProblem, routeDestinationProblem, routeMatches, routeProvider,
+    checkRoute, describeRoute, kernelDestination, metricProblem, routeDestinationProblem, routeMatches, routeNote, routeProvider,
 } from "../../provider/route";
 
 describe("Route rules", function () {
@@ -56,6 +56,16 @@ describe("Route rules", function () {
             .failures).to.deep.equal([]);
         const { failures } = checkRoute({ destination: "default", via: "10.0.0.1", devIfindex: 0, onLinkAddress: "10.0.0.0/24" });
         expect(failures.map((f) => f.property)).to.deep.equal(["devIfindex", "onLinkAddress"]);
+        expect(checkRoute({ destination: "default", via: "fd00:e0::1", dev: "veth_1b", devIfindex: 7, onLinkAddress: "fd00:e0::2/64" })
+            .failures, "an IPv6 route on its IPv6 address").to.deep.equal([]);
+        expect(checkRoute({ destination: "default", via: "fd00:e0::1", onLinkAddress: "10.0.0.2/24" }).failures)
+            .to.deep.equal([{ property: "onLinkAddress", reason: "10.0.0.2/24 and the gateway fd00:e0::1 are of different families" }]);
+    });
+
+    it("gives both families' default routes of a namespace notes of their own", function () {
+        const v4 = routeNote({ destination: "default", via: "10.0.0.1" });
+        const v6 = routeNote({ destination: "default", via: "fd00:e0::1" });
+        expect(v6.name).to.equal(`${v4.name}.ipv6`);
     });
 
     it("re-adds the route in place when its device is re-created or its on-link address changes", async function () {

@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import {
-    CheckFailure, checkProperty, ifindexProblem, interfaceCidrProblem, interfaceNameProblem, mtuProblem, netnsNameProblem,
-    networkCidrProblem, parseIpv4, sameSubnet, unicastMacProblem, xdpModeProblem,
+    CheckFailure, checkProperty, formatIpv6, ifindexProblem, interfaceAddressProblem, interfaceCidr6Problem, interfaceCidrProblem,
+    interfaceNameProblem, ipAddressProblem, mtuProblem, netnsNameProblem, networkCidrProblem, networkPrefixProblem, parseIpCidr,
+    parseIpv4, parseIpv6, sameSubnet, subnetOf, unicastMacProblem, xdpModeProblem,
 } from "../../provider/validate";
 import { stableMac } from "../../components/egress-xdp";
 
@@ -34,6 +35,63 @@ describe("check rules", function () {
         for (const bad of ["10.0.0", "10.0.0.256", "010.0.0.1", "10.0.0.1.2", "a.b.c.d", ""]) {
             expect(parseIpv4(bad), bad).to.equal(undefined);
         }
+    });
+
+    it("parses IPv6 strictly: groups, one '::', an IPv4 tail, nothing else", function () {
+        expect(parseIpv6("::")).to.equal(0n);
+        expect(parseIpv6("::1")).to.equal(1n);
+        expect(parseIpv6("2001:db8::1")).to.equal(0x20010db8000000000000000000000001n);
+        expect(parseIpv6("2001:DB8:0:0:0:0:0:1")).to.equal(0x20010db8000000000000000000000001n);
+        expect(parseIpv6("::ffff:192.0.2.1")).to.equal(0xffffc0000201n);
+        expect(parseIpv6("1:2:3:4:5:6:7:8")).to.equal(0x00010002000300040005000600070008n);
+        for (const bad of ["", ":", ":::", "1::2::3", "1:2:3:4:5:6:7", "1:2:3:4:5:6:7:8:9", "1:2:3:4::5:6:7:8", "12345::",
+            "g::1", "::1%eth0", "[::1]", "1.2.3.4::", "::1.2.3", "::01.2.3.4", ":1::", "1:", " ::1", "::1/64"]) {
+            expect(parseIpv6(bad), JSON.stringify(bad)).to.equal(undefined);
+        }
+    });
+
+    it("writes IPv6 as RFC 5952 does (and as the kernel prints it)", function () {
+        for (const text of ["::", "::1", "2001:db8::1", "fd00:e0::1", "2001:db8:0:1:1:1:1:1", "2001:0:0:1::1", "1::", "fe80::a8bb:ccff:fedd:eeff"]) {
+            expect(formatIpv6(parseIpv6(text)!), text).to.equal(text);
+        }
+        expect(formatIpv6(parseIpv6("2001:db8:0:0:1:0:0:1")!)).to.equal("2001:db8::1:0:0:1");
+        expect(formatIpv6(parseIpv6("2001:0DB8::0001")!)).to.equal("2001:db8::1");
+    });
+
+    it("checks IPv6 interface and prefix CIDRs, naming what is wrong", function () {
+        expect(interfaceCidr6Problem("fd00:e0::1/64")).to.equal(undefined);
+        expect(interfaceCidr6Problem("2001:db8::1/127")).to.equal(undefined);
+        expect(interfaceCidr6Problem("fd00:e0::/64")).to.match(/network address/);
+        expect(interfaceCidr6Problem("fe80::1/64")).to.match(/link-local/);
+        expect(interfaceCidr6Problem("ff02::1/64")).to.match(/multicast/);
+        expect(interfaceCidr6Problem("fd00:e0::1/128")).to.match(/between \/8 and \/127/);
+        expect(interfaceCidr6Problem("fd00:e0::1/129")).to.match(/not an IPv6 address with a prefix length/);
+        expect(interfaceCidr6Problem("fd00:e0::1/064")).to.match(/not an IPv6 address/);
+        expect(interfaceCidr6Problem("fd00:E0::1/64")).to.match(/write fd00:E0::1\/64 as fd00:e0::1\/64/);
+        expect(interfaceCidr6Problem("fd00:e0:0:0::1/64")).to.match(/as fd00:e0::1\/64/);
+        expect(interfaceCidr6Problem("10.0.0.1/24")).to.match(/not an IPv6 address/);
+        expect(interfaceCidrProblem("fd00::1/64")).to.match(/not an IPv4 address/);
+        expect(interfaceAddressProblem("fd00::1/64")).to.equal(undefined);
+        expect(interfaceAddressProblem("10.0.0.1/24")).to.equal(undefined);
+        expect(networkPrefixProblem("2001:db8::/32")).to.equal(undefined);
+        expect(networkPrefixProblem("::/0")).to.equal(undefined);
+        expect(networkPrefixProblem("2001:db8::1/32")).to.match(/host bits set; did you mean 2001:db8::\/32\?/);
+        expect(networkPrefixProblem("2001:db8:0::/48")).to.match(/as 2001:db8::\/48/);
+        expect(networkPrefixProblem("198.19.1.0/24")).to.equal(undefined);
+        expect(networkCidrProblem("2001:db8::/32")).to.match(/not an IPv4 prefix/);
+        expect(ipAddressProblem("fd00::1")).to.equal(undefined);
+        expect(ipAddressProblem("FD00::1")).to.match(/as fd00::1/);
+        expect(ipAddressProblem("fd00::1/64")).to.match(/not an IPv4 or IPv6 address/);
+        expect(parseIpCidr("fd00::1/64")).to.deep.equal({ family: 6, value: 0xfd000000000000000000000000000001n, prefixLength: 64 });
+        expect(subnetOf("fd00:e0::2/64")).to.equal("fd00:e0::/64");
+        expect(subnetOf("10.0.0.2/24")).to.equal("10.0.0.0/24");
+    });
+
+    it("compares IPv6 subnets, and never across families", function () {
+        expect(sameSubnet("fd00:e0::1/64", "fd00:e0::2/64")).to.equal(true);
+        expect(sameSubnet("fd00:e0::1/64", "fd00:e1::2/64")).to.equal(false);
+        expect(sameSubnet("fd00:e0::1/64", "fd00:e0::2/56")).to.equal(false);
+        expect(sameSubnet("10.0.0.1/24", "::a00:2/24")).to.equal(false);
     });
 
     it("checks interface CIDRs: prefix range and host part", function () {
