@@ -9,11 +9,9 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
-import { ownerFor } from "./owner";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { run } from "./runner";
-import { CheckFailure, checkProperty } from "./validate";
 
 export interface BpfPinDirArgs {
     /** Where the bpffs is (or is mounted), e.g. /sys/fs/bpf. */
@@ -50,12 +48,14 @@ const subdirProblem = (value: unknown): string | undefined =>
     typeof value === "string" && /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/.test(value) && !value.split("/").includes("..")
         ? undefined : `"${String(value)}" is not a relative path like egress-xdp/project/stack`;
 
-export function checkBpfPinDir(news: Record<string, unknown>): { inputs: BpfPinDirInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "root", absolutePathProblem, true);
-    checkProperty(failures, news, "subdir", subdirProblem, true);
-    return { inputs: news as unknown as BpfPinDirInputs, failures };
-}
+export const bpfPinDirProperties = describeProperties<BpfPinDirInputs, BpfPinDirOutputs>({
+    root: { change: "replace", check: absolutePathProblem, required: true },
+    subdir: { change: "replace", check: subdirProblem, required: true },
+    owner: {},
+    path: { output: true },
+    mounted: { output: true },
+    createdDirs: { output: true },
+}, { deleteBeforeReplace: true });
 
 /** Whether `dir` is on a bpffs (`stat -f` reports its type as bpf_fs). */
 async function onBpffs(ctx: { resource: string }, dir: string): Promise<boolean> {
@@ -75,11 +75,11 @@ function missingDirs(target: string): string[] {
 
 export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: BpfPinDirInputs, news: Record<string, unknown>) {
-        return checkBpfPinDir(news);
+        return bpfPinDirProperties.check(news);
     },
 
     async diff(_id: string, olds: BpfPinDirOutputs, news: BpfPinDirInputs) {
-        return diffProperties(olds as never, news as never, { replaceOn: ["root", "subdir"], updateOn: [], deleteBeforeReplace: true });
+        return bpfPinDirProperties.diff(olds, news);
     },
 
     async create(inputs: BpfPinDirInputs) {
@@ -131,17 +131,11 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface BpfPinDir extends ResourceOutputs<BpfPinDirOutputs> {}
+
 /** A stack's directory of pinned BPF maps, e.g. /sys/fs/bpf/egress-xdp/egress-xdp/eth0. */
 export class BpfPinDir extends DynamicResource {
-    declare readonly root: pulumi.Output<string>;
-    declare readonly subdir: pulumi.Output<string>;
-    declare readonly path: pulumi.Output<string>;
-    declare readonly mounted: pulumi.Output<boolean>;
-    declare readonly createdDirs: pulumi.Output<string[]>;
-
     constructor(name: string, args: BpfPinDirArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            ...args, owner: ownerFor(name), path: undefined, mounted: undefined, createdDirs: undefined,
-        }, opts, "BpfPinDir");
+        super(name, bpfPinDirProperties.resourceProps(name, args), opts, "BpfPinDir");
     }
 }

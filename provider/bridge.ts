@@ -1,13 +1,12 @@
 // Bridge: a Linux bridge with its IPv4 and IPv6 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { ownerFor } from "./owner";
+import { LinkInputs, LinkOutputs, linkProperties } from "./link";
 import { LinkState } from "./parse";
+import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { run } from "./runner";
 import { singleLinkProvider } from "./single-link";
-import {
-    CheckFailure, checkLinkProperties, checkListProperty, checkProperty, interfaceAddressProblem, sortedListInput, unicastMacProblem,
-} from "./validate";
+import { interfaceAddressProblem, unicastMacProblem } from "./validate";
 
 export interface BridgeArgs {
     /** The bridge's interface name (1-15 characters). */
@@ -29,36 +28,26 @@ export interface BridgeArgs {
     adopt?: pulumi.Input<boolean>;
 }
 
-export interface BridgeInputs {
-    name: string;
-    netns?: string;
+export interface BridgeInputs extends LinkInputs {
     addresses: string[];
-    mtu?: number;
     mac?: string;
-    up: boolean;
-    adopt?: boolean;
-    owner: string;
 }
 
-export interface BridgeOutputs extends BridgeInputs {
-    mtu: number;
-    ifindex: number;
-    mac: string;
-}
+export type BridgeOutputs = BridgeInputs & LinkOutputs;
+
+export const bridgeProperties = describeProperties<BridgeInputs, BridgeOutputs>({
+    ...linkProperties,
+    addresses: { change: "update", check: unorderedList(interfaceAddressProblem) },
+    mac: { change: "update", check: unicastMacProblem, observed: true },
+}, { deleteBeforeReplace: true });
+
+export const checkBridge = bridgeProperties.check;
 
 function outputsOf(inputs: BridgeInputs, link: LinkState): BridgeOutputs {
     return {
         ...inputs, mtu: link.mtu, up: link.up, addresses: [...link.addresses].sort(),
         ifindex: link.ifindex, mac: link.mac,
     };
-}
-
-export function checkBridge(news: Record<string, unknown>): { inputs: BridgeInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkLinkProperties(failures, news);
-    checkListProperty(failures, news, "addresses", interfaceAddressProblem);
-    checkProperty(failures, news, "mac", unicastMacProblem);
-    return { inputs: { ...news, addresses: sortedListInput(news.addresses), up: news.up ?? true } as BridgeInputs, failures };
 }
 
 export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
@@ -69,30 +58,16 @@ export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
     afterAdd: async (ctx, link) => {
         await run(ctx, ["ip", "link", "set", "dev", link.ifname, "address", link.mac]);
     },
-    check: checkBridge,
-    diff: {
-        replaceOn: ["name", "netns"], updateOn: ["addresses", "mtu", "mac", "up"], observed: ["mtu", "mac"], deleteBeforeReplace: true,
-    },
+    properties: bridgeProperties,
     settings: (inputs) => inputs,
     outputsOf,
 });
 
+export interface Bridge extends ResourceOutputs<BridgeOutputs> {}
+
 /** A Linux bridge, e.g. the recipe's br_1 with 10.0.0.1/24. */
 export class Bridge extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly addresses: pulumi.Output<string[]>;
-    declare readonly mtu: pulumi.Output<number>;
-    declare readonly up: pulumi.Output<boolean>;
-    declare readonly ifindex: pulumi.Output<number>;
-    declare readonly mac: pulumi.Output<string>;
-
     constructor(name: string, args: BridgeArgs, opts?: pulumi.CustomResourceOptions) {
-        // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(name, {
-            netns: undefined, addresses: undefined, mtu: undefined, mac: undefined, up: undefined, ...args,
-            owner: ownerFor(name), ifindex: undefined,
-        }, opts,
-            "Bridge");
+        super(name, bridgeProperties.resourceProps(name, args), opts, "Bridge");
     }
 }

@@ -4,9 +4,9 @@
 // Docker sets the IPv6 FORWARD policy to DROP too). The policy is never changed.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { RuleInputs, ruleProvider } from "./iptables";
-import { ownerFor } from "./owner";
-import { CheckFailure, IpFamily, checkProperty, interfaceNameProblem } from "./validate";
+import { RuleInputs, RuleOutputs, ruleProperties, ruleProvider } from "./iptables";
+import { ResourceOutputs, describeProperties } from "./properties";
+import { IpFamily, interfaceNameProblem } from "./validate";
 
 export interface ForwardAcceptArgs {
     /** The interface (the bridge) whose forwarded traffic is accepted. */
@@ -23,44 +23,33 @@ export interface ForwardAcceptInputs extends RuleInputs {
     interface: string;
 }
 
-export interface ForwardAcceptOutputs extends ForwardAcceptInputs {
-    table: string;
-    chain: string;
+export interface ForwardAcceptOutputs extends ForwardAcceptInputs, RuleOutputs {
     /** Each rule's words as `iptables -S` prints them after `-A FORWARD`, in chain order. */
     specs: string[][];
-    comment: string;
 }
 
-export const forwardAcceptProvider = ruleProvider<ForwardAcceptInputs>({
+export const forwardAcceptProperties = describeProperties<ForwardAcceptInputs, ForwardAcceptOutputs>({
+    ...ruleProperties,
+    interface: { change: "replace", check: interfaceNameProblem, required: true },
+    specs: { output: true },
+}, { deleteBeforeReplace: true });
+
+export const forwardAcceptProvider = ruleProvider<ForwardAcceptInputs, ForwardAcceptOutputs>({
     // At the top: a DROP or REJECT rule of others further down the chain must not shadow these.
-    typeName: "ForwardAccept", table: "filter", chain: "FORWARD", atTop: true, replaceOn: ["interface"],
-    check(news) {
-        const failures: CheckFailure[] = [];
-        checkProperty(failures, news, "interface", interfaceNameProblem, true);
-        return failures;
-    },
+    typeName: "ForwardAccept", table: "filter", chain: "FORWARD", atTop: true, properties: forwardAcceptProperties,
     matches: (inputs) => [
         { inInterface: inputs.interface, target: "ACCEPT" },
         { outInterface: inputs.interface, ctstate: "RELATED,ESTABLISHED", target: "ACCEPT" },
     ],
     present: (specs) => ({ specs }),
-    recorded: (outputs) => (outputs.specs as string[][] | undefined) ?? [],
+    recorded: (outputs) => outputs.specs ?? [],
 });
+
+export interface ForwardAccept extends ResourceOutputs<ForwardAcceptOutputs> {}
 
 /** Accepts forwarded traffic from and (established) to an interface, e.g. the recipe's br_1. */
 export class ForwardAccept extends DynamicResource {
-    declare readonly interface: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly family: pulumi.Output<IpFamily | undefined>;
-    declare readonly table: pulumi.Output<string>;
-    declare readonly chain: pulumi.Output<string>;
-    declare readonly specs: pulumi.Output<string[][]>;
-    declare readonly comment: pulumi.Output<string>;
-
     constructor(name: string, args: ForwardAcceptArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, specs: undefined,
-            comment: undefined,
-        }, opts, "ForwardAccept");
+        super(name, forwardAcceptProperties.resourceProps(name, args), opts, "ForwardAccept");
     }
 }

@@ -30,14 +30,12 @@
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
 import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath } from "./ledger";
 import { netnsExists } from "./netns";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
+import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { RunContext, run } from "./runner";
-import {
-    CheckFailure, booleanProblem, checkListProperty, checkProperty, interfaceNameProblem, netnsNameProblem, sortedListInput,
-} from "./validate";
+import { CheckFailure, booleanProblem, interfaceNameProblem, netnsNameProblem } from "./validate";
 
 export type SysctlValue = "0" | "1";
 
@@ -137,6 +135,17 @@ export interface IpForwardingOutputs extends IpForwardingInputs {
     /** By sysctl key: the value now (keys of devices that are gone are left out). */
     current: Record<string, SysctlValue>;
 }
+
+export const ipForwardingProperties = describeProperties<IpForwardingInputs, IpForwardingOutputs>({
+    netns: { change: "replace", check: netnsNameProblem },
+    interfaces: { change: "update", check: unorderedList(interfaceNameProblem), required: true },
+    ipv6: { change: "update", check: booleanProblem, default: false },
+    enabled: { change: "update", check: booleanProblem, default: true },
+    triggers: { change: "update" },
+    owner: {},
+    previous: { output: true },
+    current: { output: true },
+});
 
 function context(inputs: { netns?: string; interfaces: string[] }): RunContext {
     return { resource: `IpForwarding ${qualifiedId(inputs.netns, inputs.interfaces.join(","))}`, netns: inputs.netns };
@@ -245,18 +254,14 @@ async function deleteIpForward(props: IpForwardState): Promise<void> {
     }
 }
 
+/** The properties' checks, a device at least, each device once. */
 export function checkIpForwarding(news: Record<string, unknown>): { inputs: IpForwardingInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "netns", netnsNameProblem);
-    checkListProperty(failures, news, "interfaces", interfaceNameProblem);
+    const { inputs, failures } = ipForwardingProperties.check(news);
     if (Array.isArray(news.interfaces) && news.interfaces.length === 0) {
         failures.push({ property: "interfaces", reason: "must name a device" });
     }
-    if (news.interfaces === undefined) failures.push({ property: "interfaces", reason: "is required" });
-    checkProperty(failures, news, "ipv6", booleanProblem);
-    checkProperty(failures, news, "enabled", booleanProblem);
-    const interfaces = Array.isArray(news.interfaces) ? sortedListInput([...new Set(news.interfaces)]) : news.interfaces;
-    return { inputs: { ...news, interfaces, ipv6: news.ipv6 ?? false, enabled: news.enabled ?? true } as IpForwardingInputs, failures };
+    if (Array.isArray(inputs.interfaces)) inputs.interfaces = [...new Set(inputs.interfaces)];
+    return { inputs, failures };
 }
 
 export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
@@ -268,8 +273,7 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
         // State of the ip_forward version is replaced, deleting first: its restore of ip_forward rewrites
         // every device's forwarding and would undo the new per-device values.
         if (!Array.isArray(olds.interfaces)) return { changes: true, replaces: ["interfaces"], deleteBeforeReplace: true };
-        return diffProperties(olds as never, news as never,
-            { replaceOn: ["netns"], updateOn: ["enabled", "interfaces", "ipv6", "triggers"] });
+        return ipForwardingProperties.diff(olds, news);
     },
 
     async create(inputs: IpForwardingInputs) {
@@ -313,19 +317,11 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface IpForwarding extends ResourceOutputs<IpForwardingOutputs> {}
+
 /** Forwarding on the devices of one path, e.g. the bridge and the uplink of the host namespace that bridges and NATs. */
 export class IpForwarding extends DynamicResource {
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly interfaces: pulumi.Output<string[]>;
-    declare readonly ipv6: pulumi.Output<boolean>;
-    declare readonly enabled: pulumi.Output<boolean>;
-    declare readonly previous: pulumi.Output<Record<string, SysctlValue>>;
-    declare readonly current: pulumi.Output<Record<string, SysctlValue>>;
-
     constructor(name: string, args: IpForwardingArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            netns: undefined, ipv6: undefined, enabled: undefined, triggers: undefined, ...args, owner: ownerFor(name),
-            previous: undefined, current: undefined,
-        }, opts, "IpForwarding");
+        super(name, ipForwardingProperties.resourceProps(name, args), opts, "IpForwarding");
     }
 }

@@ -5,13 +5,13 @@
 // another comment) is never touched. Nothing here flushes a chain or sets a policy; a table the rules
 // brought into being goes with the last of them (provider/iptables-tables.ts).
 import * as pulumi from "@pulumi/pulumi";
-import { diffProperties } from "./diff";
 import { holdTable, iptablesCommand, releaseTableHold } from "./iptables-tables";
 import { netnsExists } from "./netns";
 import { ownerMark, qualifiedId } from "./owner";
 import { IptablesRule, parseIptablesRules } from "./parse";
+import { Description, Properties } from "./properties";
 import { RunContext, run } from "./runner";
-import { CheckFailure, IpFamily, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
+import { CheckFailure, IpFamily, booleanProblem, netnsNameProblem } from "./validate";
 
 /** The matches this project's rules use. */
 export interface RuleMatch {
@@ -168,26 +168,47 @@ export interface RuleInputs {
     owner: string;
 }
 
+/** Outputs every rule resource has besides its inputs. */
+export interface RuleOutputs {
+    table: string;
+    chain: string;
+    comment: string;
+}
+
+/** The properties every rule resource has: the owner mark is the rule's comment, so a new owner is a new rule. */
+export const ruleProperties: Properties<RuleInputs, RuleInputs & RuleOutputs> = {
+    netns: { change: "replace", check: netnsNameProblem },
+    adopt: { check: booleanProblem },
+    owner: { change: "replace", check: ownerCommentProblem, required: true },
+    family: { change: "replace", check: familyProblem },
+    table: { output: true },
+    chain: { output: true },
+    comment: { output: true },
+};
+
 /** What distinguishes one rule resource from another; ruleProvider does the rest. */
-export interface RuleKind<I extends RuleInputs> {
+export interface RuleKind<I extends RuleInputs, O extends I & RuleOutputs> {
     typeName: string;
     table: string;
     chain: string;
     atTop: boolean;
-    /** The resource's own inputs whose change replaces it (netns and owner always do). */
-    replaceOn: string[];
-    check(news: Record<string, unknown>): CheckFailure[];
+    /** ruleProperties and the resource's own, described with deleteBeforeReplace (see ruleProvider). */
+    properties: Description<I, O>;
+    /** Checks across properties, after the properties' own. */
+    crossCheck?(news: Record<string, unknown>): CheckFailure[];
     matches(inputs: I): RuleMatch[];
     /** The outputs that show the rules' words, and where to find them again in recorded outputs. */
     present(specs: string[][]): Record<string, unknown>;
-    recorded(outputs: Record<string, unknown>): string[][];
+    recorded(outputs: O): string[][];
 }
 
 /**
  * A provider for rules tagged with the owner comment. Replacement deletes first: old and new carry the
  * same comment, so a new rule made first would be taken for the old one's leftover, and vice versa.
  */
-export function ruleProvider<I extends RuleInputs>(kind: RuleKind<I>): pulumi.dynamic.ResourceProvider {
+export function ruleProvider<I extends RuleInputs, O extends I & RuleOutputs>(
+    kind: RuleKind<I, O>,
+): pulumi.dynamic.ResourceProvider {
     const ruleSet = (inputs: I): RuleSet => {
         const comment = ownerMark(inputs.owner);
         const specs = kind.matches(inputs).map((match) => ruleSpec(match, comment));
@@ -202,18 +223,12 @@ export function ruleProvider<I extends RuleInputs>(kind: RuleKind<I>): pulumi.dy
     const ensure = async (inputs: I) => outputsOf(inputs, await ensureRules(context(inputs), ruleSet(inputs), !!inputs.adopt));
     return {
         async check(_olds: I, news: Record<string, unknown>) {
-            const failures: CheckFailure[] = [];
-            checkProperty(failures, news, "netns", netnsNameProblem);
-            checkProperty(failures, news, "adopt", booleanProblem);
-            checkProperty(failures, news, "owner", ownerCommentProblem, true);
-            checkProperty(failures, news, "family", familyProblem);
-            return { inputs: news as unknown as I, failures: [...failures, ...kind.check(news)] };
+            const { inputs, failures } = kind.properties.check(news);
+            return { inputs, failures: [...failures, ...kind.crossCheck?.(news) ?? []] };
         },
 
-        async diff(_id: string, olds: I & Record<string, unknown>, news: I) {
-            const outcome = diffProperties(olds, news as never, {
-                replaceOn: ["netns", "owner", "family", ...kind.replaceOn], updateOn: [], deleteBeforeReplace: true,
-            });
+        async diff(_id: string, olds: O, news: I) {
+            const outcome = kind.properties.diff(olds, news);
             // Rules changed or removed behind our back (seen by refresh) are put back by update.
             const drifted = !outcome.changes && sorted(kind.recorded(olds)) !== sorted(ruleSet(news).specs);
             return { ...outcome, changes: outcome.changes || drifted };

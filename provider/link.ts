@@ -7,8 +7,39 @@ import { netnsExists } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
 import { ownerMark } from "./owner";
 import { LinkState, linkKindOf, parseLinks } from "./parse";
+import { Properties } from "./properties";
 import { RunContext, run } from "./runner";
-import { familyOf } from "./validate";
+import { booleanProblem, familyOf, interfaceNameProblem, mtuProblem, netnsNameProblem } from "./validate";
+
+/** The inputs every link resource has (Bridge, Tap, and a VethPair's `name` end). */
+export interface LinkInputs {
+    name: string;
+    netns?: string;
+    mtu?: number;
+    up: boolean;
+    adopt?: boolean;
+    owner: string;
+}
+
+export interface LinkOutputs extends LinkInputs {
+    mtu: number;
+    ifindex: number;
+    mac: string;
+}
+
+/**
+ * The properties every link resource has but `mac` (an input of some, an output of all, declared by
+ * each resource); a new name or namespace is a new link.
+ */
+export const linkProperties: Properties<LinkInputs, Omit<LinkOutputs, "mac">> = {
+    name: { change: "replace", check: interfaceNameProblem, required: true },
+    netns: { change: "replace", check: netnsNameProblem },
+    mtu: { change: "update", check: mtuProblem, observed: true },
+    up: { change: "update", check: booleanProblem, default: true },
+    adopt: { check: booleanProblem },
+    owner: {},
+    ifindex: { output: true },
+};
 
 /** Reads one link with its addresses and XDP state; undefined when it (or its namespace) is gone. */
 export async function readLink(ctx: RunContext, name: string): Promise<LinkState | undefined> {

@@ -6,14 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
 import {
     addOwnedLinks, addedByKilledCreate, applyLinkSettings, markLink, readExistingLink, readLink,
 } from "./link";
 import { netnsExists, netnsPath } from "./netns";
-import { ownerFor, ownerMark } from "./owner";
+import { ownerMark } from "./owner";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
-import { CheckFailure, booleanProblem, checkProperty, netnsNameProblem } from "./validate";
+import { booleanProblem, netnsNameProblem } from "./validate";
 
 export interface NamespaceArgs {
     /** The namespace's name, a file under /var/run/netns. */
@@ -34,6 +34,16 @@ export interface NamespaceInputs {
 export interface NamespaceOutputs extends NamespaceInputs {
     path: string;
 }
+
+export const namespaceProperties = describeProperties<NamespaceInputs, NamespaceOutputs>({
+    name: { change: "replace", check: netnsNameProblem, required: true },
+    loUp: { change: "update", check: booleanProblem, default: true },
+    adopt: { check: booleanProblem },
+    owner: {},
+    path: { output: true },
+}, { deleteBeforeReplace: true });
+
+export const checkNamespace = namespaceProperties.check;
 
 function context(inputs: { name: string }): RunContext {
     return { resource: `Namespace ${inputs.name}`, netns: inputs.name };
@@ -63,23 +73,13 @@ async function outputsOf(inputs: NamespaceInputs): Promise<NamespaceOutputs> {
     return { ...inputs, path: netnsPath(inputs.name), loUp: lo.up };
 }
 
-export function checkNamespace(news: Record<string, unknown>): { inputs: NamespaceInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "name", netnsNameProblem, true);
-    checkProperty(failures, news, "loUp", booleanProblem);
-    checkProperty(failures, news, "adopt", booleanProblem);
-    return { inputs: { ...news, loUp: news.loUp ?? true } as NamespaceInputs, failures };
-}
-
 export const namespaceProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: NamespaceInputs, news: Record<string, unknown>) {
-        return checkNamespace(news);
+        return namespaceProperties.check(news);
     },
 
     async diff(_id: string, olds: NamespaceOutputs, news: NamespaceInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["name"], updateOn: ["loUp"], deleteBeforeReplace: true,
-        });
+        return namespaceProperties.diff(olds, news);
     },
 
     async create(inputs: NamespaceInputs) {
@@ -126,14 +126,11 @@ export const namespaceProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface Namespace extends ResourceOutputs<NamespaceOutputs> {}
+
 /** A persistent network namespace, e.g. the recipe's eXDP that holds the inner veth end. */
 export class Namespace extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly loUp: pulumi.Output<boolean>;
-    declare readonly path: pulumi.Output<string>;
-
     constructor(name: string, args: NamespaceArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, { loUp: undefined, ...args, owner: ownerFor(name), path: undefined }, opts,
-            "Namespace");
+        super(name, namespaceProperties.resourceProps(name, args), opts, "Namespace");
     }
 }

@@ -3,9 +3,9 @@
 // iptables.ts for how it is kept.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { RuleInputs, ruleProvider } from "./iptables";
-import { ownerFor } from "./owner";
-import { CheckFailure, IpFamily, checkProperty, familyOf, interfaceNameProblem, isUnknown, networkPrefixProblem } from "./validate";
+import { RuleInputs, RuleOutputs, ruleProperties, ruleProvider } from "./iptables";
+import { ResourceOutputs, describeProperties } from "./properties";
+import { IpFamily, familyOf, interfaceNameProblem, isUnknown, networkPrefixProblem } from "./validate";
 
 export interface NatRuleArgs {
     /** The interface whose outgoing traffic is masqueraded, e.g. the uplink or the bridge. */
@@ -25,12 +25,9 @@ export interface NatRuleInputs extends RuleInputs {
     sourceCidr?: string;
 }
 
-export interface NatRuleOutputs extends NatRuleInputs {
-    table: string;
-    chain: string;
+export interface NatRuleOutputs extends NatRuleInputs, RuleOutputs {
     /** The rule's words as `iptables -S` prints them after `-A POSTROUTING`. */
     spec: string[];
-    comment: string;
 }
 
 // iptables drops `-s 0.0.0.0/0` (ip6tables `-s ::/0`) from what it prints, so such a rule would always look drifted.
@@ -39,40 +36,33 @@ function sourceCidrProblem(cidr: string): string | undefined {
     return problem ?? (cidr.endsWith("/0") ? "/0 matches every source: leave sourceCidr unset instead" : undefined);
 }
 
-export const natRuleProvider = ruleProvider<NatRuleInputs>({
-    typeName: "NatRule", table: "nat", chain: "POSTROUTING", atTop: false, replaceOn: ["outInterface", "sourceCidr"],
-    check(news) {
-        const failures: CheckFailure[] = [];
-        checkProperty(failures, news, "outInterface", interfaceNameProblem, true);
-        checkProperty(failures, news, "sourceCidr", sourceCidrProblem);
+export const natRuleProperties = describeProperties<NatRuleInputs, NatRuleOutputs>({
+    ...ruleProperties,
+    outInterface: { change: "replace", check: interfaceNameProblem, required: true },
+    sourceCidr: { change: "replace", check: sourceCidrProblem },
+    spec: { output: true },
+}, { deleteBeforeReplace: true });
+
+export const natRuleProvider = ruleProvider<NatRuleInputs, NatRuleOutputs>({
+    typeName: "NatRule", table: "nat", chain: "POSTROUTING", atTop: false, properties: natRuleProperties,
+    // A source prefix of the other family than the rule's.
+    crossCheck(news) {
         const family = news.family ?? 4;
-        if (typeof news.sourceCidr === "string" && !isUnknown(news.sourceCidr) && !isUnknown(family) &&
-            familyOf(news.sourceCidr) !== family) {
-            const reason = `${news.sourceCidr} is not an IPv${String(family)} prefix (family ${String(family)})`;
-            failures.push({ property: "sourceCidr", reason });
-        }
-        return failures;
+        if (typeof news.sourceCidr !== "string" || isUnknown(news.sourceCidr) || isUnknown(family) ||
+            familyOf(news.sourceCidr) === family) return [];
+        const reason = `${news.sourceCidr} is not an IPv${String(family)} prefix (family ${String(family)})`;
+        return [{ property: "sourceCidr", reason }];
     },
     matches: (inputs) => [{ source: inputs.sourceCidr, outInterface: inputs.outInterface, target: "MASQUERADE" }],
     present: (specs) => ({ spec: specs[0] }),
-    recorded: (outputs) => (outputs.spec ? [outputs.spec as string[]] : []),
+    recorded: (outputs) => (outputs.spec ? [outputs.spec] : []),
 });
+
+export interface NatRule extends ResourceOutputs<NatRuleOutputs> {}
 
 /** A MASQUERADE rule, e.g. the recipe's `-o br_1` and `-o $send_dev` rules. */
 export class NatRule extends DynamicResource {
-    declare readonly outInterface: pulumi.Output<string>;
-    declare readonly sourceCidr: pulumi.Output<string | undefined>;
-    declare readonly family: pulumi.Output<IpFamily | undefined>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly table: pulumi.Output<string>;
-    declare readonly chain: pulumi.Output<string>;
-    declare readonly spec: pulumi.Output<string[]>;
-    declare readonly comment: pulumi.Output<string>;
-
     constructor(name: string, args: NatRuleArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            family: undefined, ...args, owner: ownerFor(name), table: undefined, chain: undefined, spec: undefined,
-            comment: undefined,
-        }, opts, "NatRule");
+        super(name, natRuleProperties.resourceProps(name, args), opts, "NatRule");
     }
 }

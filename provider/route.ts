@@ -14,16 +14,16 @@
 // the engine update (re-add) the route in the same `up`.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
 import { netnsInode } from "./ledger";
 import { netnsExists } from "./netns";
 import { NoteKey, forgetNotes, readNote, removeNote, writeNote } from "./notes";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
 import { RouteState, parseRoutes } from "./parse";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, IpFamily, booleanProblem, checkProperty, familyOf, ifindexProblem, interfaceAddressProblem,
-    interfaceNameProblem, ipAddressProblem, isUnknown, netnsNameProblem, networkPrefixProblem,
+    CheckFailure, IpFamily, booleanProblem, familyOf, ifindexProblem, interfaceAddressProblem, interfaceNameProblem,
+    ipAddressProblem, isUnknown, netnsNameProblem, networkPrefixProblem,
 } from "./validate";
 
 export interface RouteArgs {
@@ -163,16 +163,23 @@ async function readBack(ctx: RunContext, inputs: RouteInputs): Promise<RouteOutp
     return { ...inputs, dev: route.dev ?? "" };
 }
 
+// A route is found by namespace, destination and metric: a new one of those is another route.
+export const routeProperties = describeProperties<RouteInputs, RouteOutputs>({
+    netns: { change: "replace", check: netnsNameProblem },
+    destination: { change: "replace", check: routeDestinationProblem, required: true },
+    via: { change: "update", check: ipAddressProblem, required: true },
+    dev: { change: "update", check: interfaceNameProblem, observed: true },
+    // The kernel deletes the route with its device or the address that puts the gateway on-link: a new one re-adds it.
+    devIfindex: { change: "update", check: ifindexProblem },
+    onLinkAddress: { change: "update", check: interfaceAddressProblem },
+    metric: { change: "replace", check: metricProblem },
+    adopt: { check: booleanProblem },
+    owner: {},
+});
+
+/** The properties' checks, then destination, on-link address and metric against the gateway's family. */
 export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "destination", routeDestinationProblem, true);
-    checkProperty(failures, news, "via", ipAddressProblem, true);
-    checkProperty(failures, news, "dev", interfaceNameProblem);
-    checkProperty(failures, news, "devIfindex", ifindexProblem);
-    checkProperty(failures, news, "onLinkAddress", interfaceAddressProblem);
-    checkProperty(failures, news, "metric", metricProblem);
-    checkProperty(failures, news, "adopt", booleanProblem);
+    const { inputs, failures } = routeProperties.check(news);
     const { destination, via, metric, onLinkAddress } = news;
     if (typeof via === "string" && !isUnknown(via) && failures.length === 0) {
         if (typeof destination === "string" && destination !== "default" && !isUnknown(destination) &&
@@ -187,7 +194,7 @@ export function checkRoute(news: Record<string, unknown>): { inputs: RouteInputs
             failures.push({ property: "metric", reason });
         }
     }
-    return { inputs: news as unknown as RouteInputs, failures };
+    return { inputs, failures };
 }
 
 export const routeProvider: pulumi.dynamic.ResourceProvider = {
@@ -196,10 +203,7 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: RouteOutputs, news: RouteInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["netns", "destination", "metric"], updateOn: ["via", "dev", "devIfindex", "onLinkAddress"],
-            observed: ["dev"],
-        });
+        return routeProperties.diff(olds, news);
     },
 
     async create(inputs: RouteInputs) {
@@ -260,21 +264,11 @@ export const routeProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface Route extends ResourceOutputs<RouteOutputs> {}
+
 /** An IPv4 or IPv6 route via a gateway, e.g. the inner namespace's default route via the bridge address. */
 export class Route extends DynamicResource {
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly destination: pulumi.Output<string>;
-    declare readonly via: pulumi.Output<string>;
-    declare readonly dev: pulumi.Output<string>;
-    declare readonly devIfindex: pulumi.Output<number | undefined>;
-    declare readonly onLinkAddress: pulumi.Output<string | undefined>;
-    declare readonly metric: pulumi.Output<number | undefined>;
-
     constructor(name: string, args: RouteArgs, opts?: pulumi.CustomResourceOptions) {
-        // Optional inputs that are also outputs are listed first, so they exist as outputs when unset.
-        super(name, {
-            netns: undefined, dev: undefined, devIfindex: undefined, onLinkAddress: undefined, metric: undefined, ...args,
-            owner: ownerFor(name),
-        }, opts, "Route");
+        super(name, routeProperties.resourceProps(name, args), opts, "Route");
     }
 }

@@ -1,26 +1,18 @@
 // The provider shape shared by resources that manage one link of one kind (Bridge, Tap): claim the
 // name, add the link, mark it ours, bring it to the inputs, read it back; read, update and delete the
-// same way. Each resource supplies only what differs: its kind, how to add it, its checks and outputs.
+// same way. Each resource supplies only what differs: its kind, how to add it, its properties and outputs.
 import * as pulumi from "@pulumi/pulumi";
-import { DiffSpec, diffProperties } from "./diff";
 import {
-    LinkSettings, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink, readLink,
+    LinkInputs, LinkSettings, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readExistingLink,
+    readLink,
 } from "./link";
 import { requireNetns } from "./netns";
 import { qualifiedId } from "./owner";
 import { LinkState, linkKindOf } from "./parse";
+import { Description } from "./properties";
 import { RunContext, run } from "./runner";
-import { CheckFailure } from "./validate";
 
-/** The inputs every single-link resource has. */
-export interface SingleLinkInputs {
-    name: string;
-    netns?: string;
-    adopt?: boolean;
-    owner: string;
-}
-
-export interface SingleLinkSpec<Inputs extends SingleLinkInputs, Outputs> {
+export interface SingleLinkSpec<Inputs extends LinkInputs, Outputs extends Inputs> {
     /** The type name in errors, e.g. "Bridge". */
     typeName: string;
     /** The kind as linkKindOf reports it; a same-name link of another kind is refused. */
@@ -29,18 +21,17 @@ export interface SingleLinkSpec<Inputs extends SingleLinkInputs, Outputs> {
     addArgv(name: string): string[];
     /** Runs once right after the link is added or adopted, before the settings are applied. */
     afterAdd?(ctx: RunContext, link: LinkState): Promise<void>;
-    check(news: Record<string, unknown>): { inputs: Inputs; failures: CheckFailure[] };
-    diff: DiffSpec;
+    properties: Description<Inputs, Outputs>;
     /** The settings the inputs ask for. */
     settings(inputs: Inputs): LinkSettings;
     /** The outputs: the inputs with what the kernel reports. */
     outputsOf(inputs: Inputs, link: LinkState): Outputs;
 }
 
-export function singleLinkProvider<Inputs extends SingleLinkInputs, Outputs>(
+export function singleLinkProvider<Inputs extends LinkInputs, Outputs extends Inputs>(
     spec: SingleLinkSpec<Inputs, Outputs>,
 ): pulumi.dynamic.ResourceProvider {
-    const context = (inputs: SingleLinkInputs): RunContext => ({ resource: `${spec.typeName} ${inputs.name}`, netns: inputs.netns });
+    const context = (inputs: LinkInputs): RunContext => ({ resource: `${spec.typeName} ${inputs.name}`, netns: inputs.netns });
     // Brings the existing link to the inputs and returns what the kernel then reports.
     const configure = async (ctx: RunContext, inputs: Inputs): Promise<Outputs> => {
         await applyLinkSettings(ctx, inputs.name, spec.settings(inputs), await readExistingLink(ctx, inputs.name));
@@ -48,11 +39,11 @@ export function singleLinkProvider<Inputs extends SingleLinkInputs, Outputs>(
     };
     return {
         async check(_olds: Inputs, news: Record<string, unknown>) {
-            return spec.check(news);
+            return spec.properties.check(news);
         },
 
         async diff(_id: string, olds: Outputs, news: Inputs) {
-            return diffProperties(olds as never, news as never, spec.diff);
+            return spec.properties.diff(olds, news);
         },
 
         async create(inputs: Inputs) {

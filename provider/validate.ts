@@ -324,15 +324,6 @@ export function sortedListInput(value: unknown): string[] {
     return Array.isArray(value) ? [...value].sort() : (value ?? []) as string[];
 }
 
-/** The checks every link resource shares: name (required), netns, mtu, up and adopt. */
-export function checkLinkProperties(failures: CheckFailure[], inputs: Record<string, unknown>): void {
-    checkProperty(failures, inputs, "name", interfaceNameProblem, true);
-    checkProperty(failures, inputs, "netns", netnsNameProblem);
-    checkProperty(failures, inputs, "mtu", mtuProblem);
-    checkProperty(failures, inputs, "up", booleanProblem);
-    checkProperty(failures, inputs, "adopt", booleanProblem);
-}
-
 /**
  * Two interfaces in one namespace need different names, e.g. the two ends of a veth pair. Unknown
  * values are checked at `up`; an absent namespace is the one `pulumi` runs in.

@@ -3,15 +3,18 @@
 // of either end, destroys the whole pair, so the pair is one resource.
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { diffProperties } from "./diff";
-import { addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, markLink, readLink } from "./link";
+import {
+    LinkInputs, LinkOutputs, addOwnedLinks, applyLinkSettings, claimLinkNameOfKind, deleteOwnedLink, linkProperties, markLink,
+    readLink,
+} from "./link";
 import { netnsExists, netnsPath, requireNetns } from "./netns";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
 import { LinkState, areVethPeers } from "./parse";
+import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    CheckFailure, booleanProblem, checkLinkProperties, checkListProperty, checkProperty, interfaceAddressProblem,
-    interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem, sortedListInput, unicastMacProblem,
+    CheckFailure, booleanProblem, interfaceAddressProblem, interfaceNameClashProblem, interfaceNameProblem, netnsNameProblem,
+    unicastMacProblem,
 } from "./validate";
 
 export interface VethPairArgs {
@@ -45,30 +48,31 @@ export interface VethPairArgs {
     adopt?: pulumi.Input<boolean>;
 }
 
-export interface VethPairInputs {
-    name: string;
-    netns?: string;
+export interface VethPairInputs extends LinkInputs {
     peerName: string;
     peerNetns?: string;
     addresses: string[];
     peerAddresses: string[];
-    mtu?: number;
-    up: boolean;
     peerUp: boolean;
     peerMac?: string;
     master?: string;
-    adopt?: boolean;
-    owner: string;
 }
 
-export interface VethPairOutputs extends VethPairInputs {
-    /** As read on the `name` end. */
-    mtu: number;
-    ifindex: number;
-    mac: string;
-    peerIfindex: number;
-    peerMac: string;
-}
+/** mtu, ifindex and mac as read on the `name` end. */
+export type VethPairOutputs = VethPairInputs & LinkOutputs & { peerIfindex: number; peerMac: string };
+
+export const vethPairProperties = describeProperties<VethPairInputs, VethPairOutputs>({
+    ...linkProperties,
+    peerName: { change: "replace", check: interfaceNameProblem, required: true },
+    peerNetns: { change: "replace", check: netnsNameProblem },
+    peerUp: { change: "update", check: booleanProblem, default: true },
+    peerMac: { change: "update", check: unicastMacProblem, observed: true },
+    master: { change: "update", check: interfaceNameProblem },
+    addresses: { change: "update", check: unorderedList(interfaceAddressProblem) },
+    peerAddresses: { change: "update", check: unorderedList(interfaceAddressProblem) },
+    mac: { output: true },
+    peerIfindex: { output: true },
+}, { deleteBeforeReplace: true });
 
 type Ends = { name: string; netns?: string; peerName: string; peerNetns?: string };
 
@@ -88,24 +92,13 @@ function outputsOf(inputs: VethPairInputs, end: LinkState, peer: LinkState): Vet
     };
 }
 
+/** The properties' checks, the peer's namespace defaulting to `netns`, and distinct names in one namespace. */
 export function checkVethPair(news: Record<string, unknown>): { inputs: VethPairInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkLinkProperties(failures, news);
-    checkProperty(failures, news, "peerName", interfaceNameProblem, true);
-    checkProperty(failures, news, "peerNetns", netnsNameProblem);
-    checkProperty(failures, news, "peerUp", booleanProblem);
-    checkProperty(failures, news, "peerMac", unicastMacProblem);
-    checkProperty(failures, news, "master", interfaceNameProblem);
-    checkListProperty(failures, news, "addresses", interfaceAddressProblem);
-    checkListProperty(failures, news, "peerAddresses", interfaceAddressProblem);
+    const { inputs, failures } = vethPairProperties.check(news);
     const peerNetns = news.peerNetns ?? news.netns;
     const clash = interfaceNameClashProblem(news.name, news.netns, news.peerName, peerNetns);
     if (clash) failures.push({ property: "peerName", reason: clash });
-    const inputs = {
-        ...news, peerNetns, addresses: sortedListInput(news.addresses), peerAddresses: sortedListInput(news.peerAddresses),
-        up: news.up ?? true, peerUp: news.peerUp ?? true,
-    } as VethPairInputs;
-    return { inputs, failures };
+    return { inputs: { ...inputs, peerNetns } as VethPairInputs, failures };
 }
 
 /** Both ends as the kernel has them, when they still are one pair. */
@@ -140,11 +133,7 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: VethPairOutputs, news: VethPairInputs) {
-        return diffProperties(olds as never, news as never, {
-            replaceOn: ["name", "peerName", "netns", "peerNetns"],
-            updateOn: ["addresses", "peerAddresses", "mtu", "up", "peerUp", "peerMac", "master"], observed: ["mtu", "peerMac"],
-            deleteBeforeReplace: true,
-        });
+        return vethPairProperties.diff(olds, news);
     },
 
     async create(inputs: VethPairInputs) {
@@ -193,29 +182,11 @@ export const vethPairProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface VethPair extends ResourceOutputs<VethPairOutputs> {}
+
 /** A veth pair, e.g. the recipe's veth_1a (on br_1) and veth_1b (in eXDP). */
 export class VethPair extends DynamicResource {
-    declare readonly name: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly peerName: pulumi.Output<string>;
-    declare readonly peerNetns: pulumi.Output<string | undefined>;
-    declare readonly addresses: pulumi.Output<string[]>;
-    declare readonly peerAddresses: pulumi.Output<string[]>;
-    declare readonly mtu: pulumi.Output<number>;
-    declare readonly up: pulumi.Output<boolean>;
-    declare readonly peerUp: pulumi.Output<boolean>;
-    declare readonly master: pulumi.Output<string | undefined>;
-    declare readonly ifindex: pulumi.Output<number>;
-    declare readonly mac: pulumi.Output<string>;
-    declare readonly peerIfindex: pulumi.Output<number>;
-    declare readonly peerMac: pulumi.Output<string>;
-
     constructor(name: string, args: VethPairArgs, opts?: pulumi.CustomResourceOptions) {
-        // Every output needs a key here, before args so a given input wins: Pulumi makes outputs of the keys.
-        super(name, {
-            netns: undefined, peerNetns: undefined, addresses: undefined, peerAddresses: undefined, mtu: undefined,
-            up: undefined, peerUp: undefined, peerMac: undefined, master: undefined, ...args,
-            owner: ownerFor(name), ifindex: undefined, mac: undefined, peerIfindex: undefined,
-        }, opts, "VethPair");
+        super(name, vethPairProperties.resourceProps(name, args), opts, "VethPair");
     }
 }

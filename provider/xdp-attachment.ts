@@ -17,7 +17,6 @@ import {
 } from "./bpf";
 import { pinnedMapsDir } from "./bpf-pin-dir";
 import { DynamicResource } from "./dynamic";
-import { changedProperties, diffProperties } from "./diff";
 import { readLink } from "./link";
 import { requireNetns } from "./netns";
 import { NoteKey, readNote, removeNote, writeNote } from "./notes";
@@ -26,12 +25,13 @@ import {
     OffloadChange, OffloadState, ProgramView, effectiveOffloads, manageOffloads, offloadsDrifted, programViewOf, readFeatures,
     restoreOffloads,
 } from "./offload";
-import { ownerFor, qualifiedId } from "./owner";
+import { qualifiedId } from "./owner";
 import { MapFill, checkMapFills, encodeEntry, layoutsOf, observedFill } from "./map-fill";
 import { LinkState, XdpState } from "./parse";
+import { ResourceOutputs, describeProperties } from "./properties";
 import { RunContext, run } from "./runner";
 import {
-    AttachMode, CheckFailure, XdpMode, booleanProblem, checkProperty, ifindexProblem, interfaceNameProblem, isUnknown,
+    AttachMode, CheckFailure, XdpMode, booleanProblem, ifindexProblem, interfaceNameProblem, isUnknown,
     netnsNameProblem, xdpModeProblem,
 } from "./validate";
 
@@ -124,6 +124,38 @@ const identifierProblem = (name: unknown): string | undefined =>
 const pathProblem = (value: unknown): string | undefined =>
     typeof value === "string" && value.length > 0 ? undefined : "must be the path of a file";
 
+const pinDirProblem = (dir: unknown): string | undefined => typeof dir === "string" && dir.startsWith("/")
+    ? undefined : "must be an absolute directory in a mounted bpffs (a BpfPinDir's path)";
+
+// objectHash (computed by check) and section (resolved by check from `program`) make a new object or
+// program re-attach, and so does a new pinDir; `maps` only refills the maps. foreignProgram, recorded by
+// read, makes up attach ours again.
+export const xdpAttachmentProperties = describeProperties<XdpAttachmentInputs, XdpAttachmentOutputs>({
+    interface: { change: "replace", check: interfaceNameProblem, required: true },
+    netns: { change: "replace", check: netnsNameProblem },
+    interfaceIndex: { change: "update", check: ifindexProblem },
+    objectPath: { change: "update", check: pathProblem },
+    source: { change: "update", check: pathProblem },
+    section: { change: "update", check: sectionNameProblem },
+    program: { change: "update", check: identifierProblem },
+    mode: { change: "update", check: xdpModeProblem, default: "auto" },
+    adopt: { check: booleanProblem },
+    pinDir: { change: "update", check: pinDirProblem },
+    objectHash: { change: "update" },
+    maps: { change: "update" }, // checked by checkMapFills: its problems are named maps[i].key and so on
+    owner: {},
+    progId: { output: true },
+    tag: { output: true },
+    progName: { output: true },
+    effectiveMode: { output: true },
+    foreignProgram: { output: true, change: "update" },
+    mapIds: { output: true },
+    pinnedMaps: { output: true },
+    programView: { output: true },
+    offloads: { output: true }, // drift in them is found by offloadsDrifted
+    offloadChanges: { output: true },
+}, { deleteBeforeReplace: true });
+
 /** The object file of the inputs: `objectPath`, or where the object cache keeps the build of `source`. */
 function objectFileOf(inputs: { objectPath?: string; source?: string }): string {
     return inputs.source === undefined ? inputs.objectPath! : cachedObjectPath(objectKey(buildInputs(inputs.source)));
@@ -172,29 +204,19 @@ function inspectObject(failures: CheckFailure[], news: Record<string, unknown>, 
     return "section" in resolved ? { objectHash, section: resolved.section } : { objectHash };
 }
 
+/** The properties' checks, one of objectPath and source, section or program, the map fills, and the object itself. */
 export function checkXdpAttachment(news: Record<string, unknown>): { inputs: XdpAttachmentInputs; failures: CheckFailure[] } {
-    const failures: CheckFailure[] = [];
-    checkProperty(failures, news, "interface", interfaceNameProblem, true);
-    checkProperty(failures, news, "netns", netnsNameProblem);
-    checkProperty(failures, news, "interfaceIndex", ifindexProblem);
+    const { inputs, failures } = xdpAttachmentProperties.check(news);
     if ((news.objectPath === undefined) === (news.source === undefined)) {
         failures.push({ property: "objectPath", reason: "give either objectPath (a BPF object) or source (a C file)" });
     }
-    checkProperty(failures, news, "objectPath", pathProblem);
-    checkProperty(failures, news, "source", pathProblem);
-    checkProperty(failures, news, "section", sectionNameProblem);
-    checkProperty(failures, news, "program", identifierProblem);
-    checkProperty(failures, news, "mode", xdpModeProblem);
-    checkProperty(failures, news, "adopt", booleanProblem);
-    checkProperty(failures, news, "pinDir", (dir: unknown) => typeof dir === "string" && dir.startsWith("/")
-        ? undefined : "must be an absolute directory in a mounted bpffs (a BpfPinDir's path)");
     if ((news.section ?? news.program) === undefined) {
         failures.push({ property: "section", reason: "section or program is required" });
     }
     const { fills, problems } = checkMapFills(news.maps);
     failures.push(...problems);
     const object = inspectObject(failures, news, fills);
-    return { inputs: { ...news, mode: news.mode ?? "auto", maps: fills, ...object } as XdpAttachmentInputs, failures };
+    return { inputs: { ...inputs, maps: fills, ...object }, failures };
 }
 
 function context(inputs: { interface: string; netns?: string }): RunContext {
@@ -398,13 +420,7 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 
     async diff(_id: string, olds: XdpAttachmentOutputs, news: XdpAttachmentInputs) {
-        const outcome = diffProperties(olds as never, news as never, {
-            replaceOn: ["interface", "netns"],
-            updateOn: [
-                "interfaceIndex", "objectPath", "source", "objectHash", "section", "program", "mode", "maps", "pinDir", "foreignProgram",
-            ],
-            deleteBeforeReplace: true,
-        });
+        const outcome = xdpAttachmentProperties.diff(olds, news);
         // Offloads a refresh found changed behind our back: the update sets them again.
         return { ...outcome, changes: outcome.changes || offloadsDrifted(olds.effectiveMode, olds.offloads) };
     },
@@ -446,7 +462,8 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
                 "left in place. Run `pulumi refresh` to record it (the next `pulumi up` then replaces it with this " +
                 "resource's program), or detach it yourself.");
         }
-        if (!current || changedProperties(olds as never, news as never, ["objectHash", "section", "mode", "pinDir", "foreignProgram"]).length > 0) {
+        const reattach = xdpAttachmentProperties.changed(olds, news, ["objectHash", "section", "mode", "pinDir", "foreignProgram"]);
+        if (!current || reattach.length > 0) {
             await attach(ctx, news, current);
         }
         return { outs: await settle(ctx, news, olds.offloadChanges ?? []) };
@@ -469,34 +486,11 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
     },
 };
 
+export interface XdpAttachment extends ResourceOutputs<XdpAttachmentOutputs> {}
+
 /** An XDP program attached to an interface, e.g. bpf/xdp_stats.o on the recipe's veth_1a. */
 export class XdpAttachment extends DynamicResource {
-    declare readonly interface: pulumi.Output<string>;
-    declare readonly netns: pulumi.Output<string | undefined>;
-    declare readonly interfaceIndex: pulumi.Output<number | undefined>;
-    declare readonly objectPath: pulumi.Output<string | undefined>;
-    declare readonly source: pulumi.Output<string | undefined>;
-    declare readonly section: pulumi.Output<string>;
-    declare readonly program: pulumi.Output<string | undefined>;
-    declare readonly mode: pulumi.Output<XdpMode>;
-    declare readonly objectHash: pulumi.Output<string>;
-    declare readonly maps: pulumi.Output<MapFill[] | undefined>;
-    declare readonly progId: pulumi.Output<number>;
-    declare readonly tag: pulumi.Output<string>;
-    declare readonly progName: pulumi.Output<string>;
-    declare readonly effectiveMode: pulumi.Output<XdpState["mode"]>;
-    declare readonly mapIds: pulumi.Output<Record<string, number>>;
-    declare readonly programView: pulumi.Output<ProgramView>;
-    declare readonly offloads: pulumi.Output<Record<string, string>>;
-    declare readonly offloadChanges: pulumi.Output<OffloadChange[]>;
-    declare readonly pinnedMaps: pulumi.Output<Record<string, string>>;
-
     constructor(name: string, args: XdpAttachmentArgs, opts?: pulumi.CustomResourceOptions) {
-        super(name, {
-            interfaceIndex: undefined, ...args, owner: ownerFor(name), objectHash: undefined, progId: undefined, tag: undefined,
-            progName: undefined, effectiveMode: undefined, mapIds: undefined, pinnedMaps: undefined, foreignProgram: undefined,
-            programView: undefined,
-            offloads: undefined, offloadChanges: undefined,
-        }, opts, "XdpAttachment");
+        super(name, xdpAttachmentProperties.resourceProps(name, args), opts, "XdpAttachment");
     }
 }
