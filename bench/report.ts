@@ -435,10 +435,49 @@ stream of 2 s, A/B interleaved with a no-XDP run each round; the machine was sha
 | GRO on veth_1b too (the ACKs through NAPI) | 7.21, 6.87, 3.04, 3.02 | 5.92, 7.12, 6.86, 6.21 | no |
 | \`gro_flush_timeout\` 50 µs, \`napi_defer_hard_irqs\` 2 on veth_1a | 4.89, 3.40, 1.97 | 8.07, 4.82, 3.45 | no (and it holds packets back) |
 
+Later, the same way but in pairs: the setting against GRO alone back to back, 2 s each, in ABBA order (the
+machine was busier still, load average 2–9, so only the ratio within a pair means anything; an A/A pair of GRO
+alone against itself shows the noise):
+
+| setting on top of GRO on veth_1a | pairs | ratio to GRO alone, median (range) | median Gbit/s per set of pairs (GRO alone) | kept |
+| --- | --- | --- | --- | --- |
+| nothing (A/A control: GRO alone twice) | 12 | 1.02 (0.79–1.40) | 4.41 (4.20) | — |
+| RPS on veth_1a, all CPUs (\`queues/rx-0/rps_cpus\` 3): bridge, NAT and uplink on the CPU the flow hashes to | 12 + 20 + 24 | 1.00 (0.60–1.33) | 4.27, 3.20, 4.38 (3.77, 3.30, 5.48) | no |
+| RPS to CPU 1 with the sender pinned to CPU 0 (the best case RPS could have; egress-xdp cannot pin a sender) | 16 | 0.99 (0.65–1.60) | 5.96 (5.71) | no |
+| \`net.ipv4.tcp_limit_output_bytes\` (TSQ) 1 MiB in the inner namespace (default 4 MiB) | 12 + 20 | 0.95 (0.78–1.49) | 3.76, 2.80 (3.45, 3.25) | no |
+| TSQ 256 KiB in the inner namespace | 12 | 0.98 (0.72–1.31) | 4.00 (4.30) | no |
+| RPS on all CPUs and TSQ 1 MiB | 20 | 0.97 (0.73–1.32) | 2.87 (2.94) | no |
+| a qdisc on veth_1b (\`pfifo limit 1000\`): a full veth ring stops the queue instead of dropping (Linux 6.16+) | 12 | 0.99 (0.77–1.21) | 3.33 (3.33) | no: without it the ring rarely overflows (8,645 drops in 133 million segments over all runs, none in a 3 s check) |
+| GSO off on veth_1b (TCP builds one skb per segment, no software segmentation) | 12 | 1.00 (0.77–1.38) | 4.68 (4.65) | no |
+
+What stays per segment cannot be configured away. The veth copies a frame for a native program unless the skb is
+unshared, its head is not locked (not a clone, a page-fragment head), it is linear and it has 256 bytes of headroom
+(\`veth_convert_skb_to_xdp_buff\` in drivers/net/veth.c). TCP transmits clones of the skbs it keeps for
+retransmission, and software GSO gives each segment a freshly allocated head with the payload in page fragments, so
+every TCP segment fails two of those tests whatever headroom veth_1b has (\`needed_headroom\`, which only a bridge
+port's needs raise) and whether scatter-gather is on or off.
+
+### Generic mode: what else was tried
+
+Generic XDP copies too: \`netif_receive_generic_xdp\` reallocates and linearises every skb that is cloned,
+non-linear or has less than 256 bytes of headroom, and a TCP super-packet is all three, so a larger headroom on veth_1b
+would not avoid it either; the recipe's generic mode pays it alike. Measured in pairs like the table above, the
+setting against generic alone:
+
+| setting, generic xdp_stats.c on veth_1a | pairs | ratio to generic alone, median (range) | median Gbit/s (generic alone) | kept |
+| --- | --- | --- | --- | --- |
+| \`gso_max_size\` 60000 on veth_1b (aimed at a linearised copy that fits in 64 kB) | 16 | 0.92 (0.64–1.15) | 5.25 (5.71) | no |
+| \`gso_max_size\` 32000 on veth_1b | 16 | 0.55 (0.49–0.85) | 3.78 (6.59) | no: throughput follows the super-packet size, the cost is per packet |
+| \`gso_max_size\` 16000 on veth_1b | 16 | 0.29 (0.20–0.61) | 1.84 (6.77) | no |
+| GRO on veth_1a | 12 | 1.01 (0.86–1.24) | 7.19 (6.88) | no |
+| RPS on veth_1a, all CPUs | 12 | 0.99 (0.79–1.13) | 6.37 (6.63) | no |
+
 Not applicable or not available here: BIG TCP for IPv4 (\`gro_ipv4_max_size\`, \`gso_ipv4_max_size\`) needs
 iproute2 ≥ 6.3, Debian 12 ships 6.1; more veth queues (\`numrxqueues\`, \`ethtool -L\`) spread several flows over
 NAPI instances, one TCP stream stays on one; an \`xdp.frags\` program with a larger MTU only helps flows that stay
 local (the upstream's MSS follows the uplink's 1,500-byte MTU, and TSO stays off on the peer); a bridge has no NAPI
 and never runs GRO, and the uplink is the host's own interface, which egress-xdp does not touch;
-\`rx-udp-gro-forwarding\` concerns UDP only and busy polling the receiving socket, not this path.`;
+\`rx-udp-gro-forwarding\` concerns UDP only and busy polling the receiving socket, not this path; RFS steers a flow
+to the CPU of the socket that reads it, and forwarded traffic has none on the host (its table,
+\`net.core.rps_sock_flow_entries\`, exists only in the root namespace).`;
 }
