@@ -9,6 +9,7 @@ import { netnsExists } from "../provider/netns";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
 import { iptablesCommand } from "../provider/iptables";
+import { Ipv6ForwardingMethod, ipv6ForwardingMethods } from "../provider/ipv6-global-forwarding";
 import {
     CheckFailure, IpFamily, XdpMode, checkListProperty, checkProperty, familyOf, interfaceCidr6Problem, interfaceCidrProblem,
     interfaceNameProblem, isUnknown, netnsNameProblem, networkPrefixProblem, sameSubnet, xdpModeProblem,
@@ -17,6 +18,19 @@ import {
 /** The values of forwardAccept: "auto" decides by the host's filter/FORWARD chain; booleans mean always/never. */
 export const forwardAcceptChoices = ["auto", "always", "never"] as const;
 export type ForwardAcceptChoice = (typeof forwardAcceptChoices)[number];
+
+/**
+ * The values of ipv6Forwarding: how IPv6 is forwarded (provider/ip-forwarding.ts); "auto" is
+ * per-device where the kernel has force_forwarding (Linux 6.17+), else global.
+ */
+export const ipv6ForwardingChoices = ["auto", ...ipv6ForwardingMethods] as const;
+export type Ipv6ForwardingChoice = (typeof ipv6ForwardingChoices)[number];
+
+/** The method ipv6Forwarding asks for on a kernel with or without force_forwarding. */
+export function ipv6ForwardingMethod(choice: Ipv6ForwardingChoice, hasForceForwarding: boolean): Ipv6ForwardingMethod {
+    if (choice !== "auto") return choice;
+    return hasForceForwarding ? "per-device" : "global";
+}
 
 /** The package's own directory (it holds bpf/), wherever it is installed. */
 export const packageRoot = path.resolve(__dirname, "..", "..");
@@ -30,6 +44,7 @@ export const egressXdpDefaults = {
     // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
     // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
     xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: "auto" as ForwardAcceptChoice | boolean,
+    ipv6Forwarding: "auto" as Ipv6ForwardingChoice,
     xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf", xdpMaps: [] as MapFill[],
 };
 
@@ -115,6 +130,9 @@ export function argProblems(a: ResolvedArgs): CheckFailure[] {
     const choice = a.forwardAccept;
     if (typeof choice !== "boolean" && !(forwardAcceptChoices as readonly unknown[]).includes(choice)) {
         failures.push({ property: "forwardAccept", reason: `"${String(choice)}" is not one of ${forwardAcceptChoices.join(", ")}` });
+    }
+    if (!(ipv6ForwardingChoices as readonly unknown[]).includes(a.ipv6Forwarding)) {
+        failures.push({ property: "ipv6Forwarding", reason: `"${String(a.ipv6Forwarding)}" is not one of ${ipv6ForwardingChoices.join(", ")}` });
     }
     const pairs: [string, string | undefined, string, string | undefined][] = [
         ["outerAddress", a.outerAddress, "innerAddress", a.innerAddress],
