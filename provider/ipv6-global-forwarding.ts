@@ -11,10 +11,11 @@
 //   (rt6_purge_dflt_routers, net/ipv6/route.c).
 // So before the switch goes on, every conf (default included, the template of devices made later)
 // whose forwarding it turns on and that accepts RAs (accept_ra=1) gets accept_ra=2: the host keeps its
-// SLAAC default route and keeps learning it. What the switch rewrote is recorded (in the ledger of
+// SLAAC default route and keeps learning it. What the switch overwrites is recorded (in the ledger of
 // conf.all.forwarding, provider/ip-forwarding.ts) and put back when it goes off: first the switch, then
-// each device's and default's forwarding, then accept_ra (so the purge a restored forwarding=1 causes
-// still spares the RA routes), and force_forwarding values the switch cleared are set again.
+// each device's and default's forwarding (a device that was a router before is one again), then
+// accept_ra (so the purge a restored forwarding=1 causes still spares the RA routes), and the
+// force_forwarding values the switch cleared are set again.
 import { existsSync } from "fs";
 import { RunContext, run } from "./runner";
 
@@ -36,7 +37,11 @@ export function kernelHasForceForwarding(): boolean {
 
 /** What the global switch's write of `to` does, planned from the namespace's IPv6 conf values. */
 export interface GlobalSwitchPlan {
-    /** Key -> value before, of each default/device key the write (or its accept_ra=2 before it) changes. */
+    /**
+     * Key -> value before, of what the switch overwrites: default's and every device's forwarding (the
+     * write of 1 sets them all, the later write of 0 clears them all, those that were 1 included) and
+     * the accept_ra values set to 2.
+     */
     rewritten: Record<string, string>;
     /** accept_ra keys set to 2 before the switch goes on. */
     hybridRa: string[];
@@ -58,9 +63,9 @@ export function planGlobalSwitch(values: Record<string, string>, to: "0" | "1", 
         const key = (setting: string) => `net.ipv6.conf.${conf}.${setting}`;
         if (to === "0" && values[key("force_forwarding")] === "1") plan.forceForwarding.push(key("force_forwarding"));
         const forwarding = values[key("forwarding")];
-        if (conf === "all" || forwarding === undefined || forwarding === to) continue;
+        if (conf === "all" || forwarding === undefined) continue;
         plan.rewritten[key("forwarding")] = forwarding;
-        if (to === "1" && hybridRa && values[key("accept_ra")] === "1") {
+        if (to === "1" && forwarding === "0" && hybridRa && values[key("accept_ra")] === "1") {
             plan.rewritten[key("accept_ra")] = "1";
             plan.hybridRa.push(key("accept_ra"));
         }

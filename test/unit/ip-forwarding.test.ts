@@ -59,7 +59,7 @@ describe("IpForwarding ledger", function () {
         expect(claimForwarding(undefined, "a", "1", "1").ledger, "nothing written, nothing recorded").to.deep.equal({ original: "1", holders: { a: "1" } });
     });
 
-    it("plans the global switch: every device's and default's forwarding it rewrites, accept_ra=2 where RAs were accepted", function () {
+    it("plans the global switch: default's and every device's forwarding it overwrites, accept_ra=2 where it turns RAs off", function () {
         const values = parseSysctlValues([
             "net.ipv6.conf.all.forwarding = 0", "net.ipv6.conf.all.accept_ra = 1", "net.ipv6.conf.all.force_forwarding = 0",
             "net.ipv6.conf.default.forwarding = 0", "net.ipv6.conf.default.accept_ra = 1",
@@ -74,15 +74,19 @@ describe("IpForwarding ledger", function () {
                 "net.ipv6.conf.default.forwarding": "0", "net.ipv6.conf.default.accept_ra": "1",
                 "net.ipv6.conf.eth0/100.forwarding": "0", "net.ipv6.conf.lo.forwarding": "0",
                 "net.ipv6.conf.uplink0.forwarding": "0", "net.ipv6.conf.uplink0.accept_ra": "1",
+                "net.ipv6.conf.wan1.forwarding": "1",
             },
             hybridRa: ["net.ipv6.conf.default.accept_ra", "net.ipv6.conf.uplink0.accept_ra"],
             forceForwarding: [],
         });
-        // Turned off (a restore): what it rewrites, no accept_ra, and the force_forwarding it clears (6.17+), `all` first.
+        // Turned off (a restore): no accept_ra, and the force_forwarding it clears (6.17+), `all` first.
         const on = { ...values, "net.ipv6.conf.all.forwarding": "1", "net.ipv6.conf.all.force_forwarding": "1",
             "net.ipv6.conf.uplink0.forwarding": "1", "net.ipv6.conf.lo.forwarding": "1" };
         expect(planGlobalSwitch(on, "0", false)).to.deep.equal({
-            rewritten: { "net.ipv6.conf.lo.forwarding": "1", "net.ipv6.conf.uplink0.forwarding": "1", "net.ipv6.conf.wan1.forwarding": "1" },
+            rewritten: {
+                "net.ipv6.conf.default.forwarding": "0", "net.ipv6.conf.eth0/100.forwarding": "0", "net.ipv6.conf.lo.forwarding": "1",
+                "net.ipv6.conf.uplink0.forwarding": "1", "net.ipv6.conf.wan1.forwarding": "1",
+            },
             hybridRa: [], forceForwarding: ["net.ipv6.conf.all.force_forwarding", "net.ipv6.conf.uplink0.force_forwarding"],
         });
     });
