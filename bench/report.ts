@@ -333,8 +333,9 @@ ${table(["program", "frame", "verdict", "ns per packet (median)", "fastest run",
 Wall-clock seconds, median of ${s.controlPlaneRuns} run(s) (each run in parentheses): \`scripts/pulumi up --yes\` (a
 preview, then the update) of a fresh stack, \`preview --expect-no-changes\` of the unchanged stack, \`destroy --yes\`.
 The floor is the same commands on \`bench/fixtures/empty\`, a program that imports @pulumi/pulumi (as every Pulumi
-program does) and declares no resource, run like the root program; the stack is the root program in a lab whose
-FORWARD chain is open, so \`forwardAccept: auto\` leaves its two rules out (12 resources);
+program does) and declares no resource, run like the root program; the stack is the root program with the default
+config (IPv4 only; sections 1 and 2 then measure it brought up dual stack) in a lab whose FORWARD chain is open, so
+\`forwardAccept: auto\` leaves its two rules out (12 resources);
 the recipe is the seed's commands (and a by-hand teardown) run one by one through the runner.
 
 ${controlPlaneTable(r.controlPlane)}
