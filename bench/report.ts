@@ -417,8 +417,9 @@ function ipv6LatencyText(r: BenchResults): string {
 upstream's IPv6 server. The egress-xdp stacks are dual stack (\`outerAddress6: ${a.outer}\`, \`innerAddress6: ${a.inner}\`,
 NAT66 out of the uplink); the upstream has no route to that ULA subnet, so an echo is answered only when NAT66 made it
 leave from the uplink's ${a.uplink}. *direct* over IPv6 takes the lab host's default route, learnt from the upstream's
-router advertisements. Their *added* columns are over direct of the same family; the recipes and the A/A control are
-measured over IPv4 only.`;
+router advertisements. Their *added* columns are over direct of the same family. The labs of the measured stacks and of
+the recipe carry IPv6 beside IPv4 for this; the recipe with FORWARD accept and its A/A control are IPv4 labs, measured
+over IPv4 only. The goals are IPv4's.`;
 }
 
 /** How the IPv6 throughput rows are measured, and their baseline. */
