@@ -9,6 +9,7 @@ import * as path from "path";
 import { clangArgv } from "../provider/bpf";
 import { BpfPinDir } from "../provider/bpf-pin-dir";
 import { Bridge } from "../provider/bridge";
+import { requestDynamicProvider } from "../provider/dynamic";
 import { ForwardAccept } from "../provider/forward-accept";
 import { IpForwarding } from "../provider/ip-forwarding";
 import { Namespace } from "../provider/namespace";
@@ -217,6 +218,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
      * creates the children. A relative xdpProgram is resolved against the program's root (Pulumi.yaml).
      */
     protected async initialize(inputs: pulumi.Inputs, _opts?: unknown, name?: string): Promise<Outputs> {
+        requestDynamicProvider();
         const args = inputs as unknown as EgressXdpArgs;
         const root = pulumi.runtime.getRootDirectory();
         const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
