@@ -9,7 +9,7 @@ import { netnsExists } from "../provider/netns";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
 import { iptablesCommand } from "../provider/iptables";
-import { Ipv6ForwardingMethod, ipv6ForwardingMethods } from "../provider/ipv6-global-forwarding";
+import { Ipv6ForwardingMethod, ipv6ForwardingMethods, kernelHasForceForwarding } from "../provider/ipv6-global-forwarding";
 import {
     CheckFailure, IpFamily, XdpMode, checkListProperty, checkProperty, familyOf, interfaceCidr6Problem, interfaceCidrProblem,
     interfaceNameProblem, isUnknown, netnsNameProblem, networkPrefixProblem, sameSubnet, xdpModeProblem,
@@ -30,6 +30,14 @@ export type Ipv6ForwardingChoice = (typeof ipv6ForwardingChoices)[number];
 export function ipv6ForwardingMethod(choice: Ipv6ForwardingChoice, hasForceForwarding: boolean): Ipv6ForwardingMethod {
     if (choice !== "auto") return choice;
     return hasForceForwarding ? "per-device" : "global";
+}
+
+/** Why ipv6Forwarding cannot work on this kernel: per-device needs force_forwarding. */
+export function ipv6ForwardingProblem(choice: Ipv6ForwardingChoice, hasForceForwarding: boolean): string | undefined {
+    return choice === "per-device" && !hasForceForwarding
+        ? "per-device needs net.ipv6.conf.<dev>.force_forwarding (Linux 6.17+), which this kernel has not; use global " +
+            "(net.ipv6.conf.all.forwarding with accept_ra=2 where router advertisements are accepted, restored on destroy) or auto"
+        : undefined;
 }
 
 /** The package's own directory (it holds bpf/), wherever it is installed. */
@@ -193,10 +201,12 @@ function askHostOnce<T>(key: string, ask: () => Promise<T>): Promise<T> {
     return hostAnswers.get(key) as Promise<T>;
 }
 
-/** Problems only the host can tell: root, the host namespace and the uplink must exist. */
+/** Problems only the host can tell: root, the host namespace and the uplink must exist, the kernel forward IPv6 as asked. */
 export async function hostProblems(a: ResolvedArgs): Promise<CheckFailure[]> {
     const failures: CheckFailure[] = [];
     if (process.getuid?.() !== 0) failures.push({ property: "(user)", reason: "egress-xdp must run as root (CAP_NET_ADMIN, CAP_BPF)" });
+    const forwarding6 = a.outerAddress6 === undefined ? undefined : ipv6ForwardingProblem(a.ipv6Forwarding, kernelHasForceForwarding());
+    if (forwarding6) failures.push({ property: "ipv6Forwarding", reason: forwarding6 });
     if (!netnsExists(a.hostNetns)) {
         failures.push({ property: "hostNetns", reason: `network namespace "${a.hostNetns}" does not exist (ip netns list)` });
         return failures;

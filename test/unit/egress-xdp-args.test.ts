@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import * as path from "path";
 import {
-    ResolvedArgs, argProblems, egressXdpDefaults, forwardChainAcceptsAll, ipv6ForwardingMethod, programMaps,
+    ResolvedArgs, argProblems, egressXdpDefaults, forwardChainAcceptsAll, ipv6ForwardingMethod, ipv6ForwardingProblem, programMaps,
 } from "../../components/egress-xdp-args";
 import { projectRoot } from "../../lab/engine";
 
@@ -57,6 +57,11 @@ describe("EgressXdp arg checks (no host needed)", function () {
         expect(ipv6ForwardingMethod("auto", false), "a 6.1 kernel (Debian 12)").to.equal("global");
         expect(ipv6ForwardingMethod("per-device", false), "refused at up, with what to do").to.equal("per-device");
         expect(ipv6ForwardingMethod("global", true)).to.equal("global");
+        // per-device on such a kernel is refused at preview (hostProblems), saying what to use instead.
+        expect(ipv6ForwardingProblem("per-device", false)).to.match(/force_forwarding \(Linux 6\.17\+\).*use global .* or auto/);
+        for (const [choice, has] of [["per-device", true], ["auto", false], ["global", false]] as const) {
+            expect(ipv6ForwardingProblem(choice, has), `${choice} ${has}`).to.equal(undefined);
+        }
     });
 
     it("names every bad arg at once, and skips the ones not known yet (Outputs)", function () {
