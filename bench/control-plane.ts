@@ -30,9 +30,9 @@ export async function timedDestroy(engine: Engine, timings: Timings): Promise<vo
     await timed(timings, "destroy", () => engine.pulumi(engineCommands.destroy));
 }
 
-/** One cycle of up, preview, destroy into `timings`; with `keepUp` it stops after the preview. */
-export async function engineCycle(engine: Engine, timings: Timings, keepUp = false): Promise<void> {
+/** One cycle of up, preview, destroy into `timings`. */
+export async function engineCycle(engine: Engine, timings: Timings): Promise<void> {
     await timedUp(engine, timings);
     await timedPreview(engine, timings);
-    if (!keepUp) await timedDestroy(engine, timings);
+    await timedDestroy(engine, timings);
 }

@@ -1,4 +1,5 @@
 // The latency figure: per-ping RTT histogram and CDF for every path, as a self-contained SVG.
+import { rowFamily } from "./family";
 import { PingSeries } from "./latency";
 import { histogram, percentile } from "./stats";
 
@@ -40,9 +41,12 @@ function axes(left: number, xMax: number, yMax: number, xLabel: string, yLabel: 
     return parts;
 }
 
-/** Histogram (share of pings per 1 µs, ping's resolution) and CDF of the RTTs of every path. */
+/**
+ * Histogram (share of pings per 1 µs, ping's resolution) and CDF of the RTTs of every IPv4 path (the
+ * IPv6 twins would double the curves; their figures are in the tables).
+ */
 export function renderLatencyPlot(all: PingSeries): string {
-    const series = { ...all, paths: all.paths.filter((p) => !p.path.copyOf) };
+    const series = { ...all, paths: all.paths.filter((p) => !p.path.copyOf && rowFamily(p.path) === 4) };
     const micros = series.paths.map((p) => p.rtts.map((ms) => Math.round(ms * 1000)));
     const pooled = micros.flat().sort((a, b) => a - b);
     // Up to the 99.5th percentile of all pings: the far tail would squash the body of the plot.

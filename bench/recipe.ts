@@ -49,6 +49,29 @@ export function recipeCommands(lab: Lab, recipe: Recipe): [string | undefined, s
     ];
 }
 
+/** The recipe's IPv6 addresses (a ULA subnet), which the dual-stack egress-xdp stacks use too. */
+export const recipeAddresses6 = { outer: "fd00:e0::1/64", inner: "fd00:e0::2/64" };
+
+/**
+ * IPv6 for the recipe, as one would add it by hand (the seed has none): the ULA addresses (nodad, as
+ * egress-xdp adds them), the inner default route, NAT66 out of the uplink (the seed's line with
+ * ip6tables; no `-o br_1` rule, as in egress-xdp) and forwarding on the two devices the path needs
+ * (force_forwarding: conf.all.forwarding=1 would make the lab host drop its uplink's RA default route).
+ */
+export function recipe6Commands(lab: Lab, recipe: Recipe): [string | undefined, string[]][] {
+    const host = lab.host;
+    const ns = recipe.namespace;
+    const via = recipeAddresses6.outer.split("/")[0];
+    return [
+        [host, ["ip", "-6", "addr", "add", recipeAddresses6.outer, "dev", "br_1", "nodad"]],
+        [host, ["ip6tables", "-w", "-t", "nat", "-A", "POSTROUTING", "-o", lab.uplink, "-j", "MASQUERADE"]],
+        [ns, ["ip", "-6", "addr", "add", recipeAddresses6.inner, "dev", "veth_1b", "nodad"]],
+        [ns, ["ip", "-6", "route", "add", "default", "via", via]],
+        [host, ["sysctl", "-q", "-w", "net.ipv6.conf.br_1.force_forwarding=1"]],
+        [host, ["sysctl", "-q", "-w", `net.ipv6.conf.${lab.uplink}.force_forwarding=1`]],
+    ];
+}
+
 /** Undoing the recipe by hand: what a plain script would run to take it down again. */
 export function recipeTeardownCommands(lab: Lab, recipe: Recipe): [string | undefined, string[]][] {
     const host = lab.host;

@@ -1,6 +1,7 @@
 // docs/BENCHMARKS.md from one run's results: the machine, every measurement next to its baseline,
 // and whether each goal was met.
 import { Timings } from "./control-plane";
+import { Family, familyName, ofFamily, pairedByFamily, rowFamily } from "./family";
 import { PathLatency, PingSeries } from "./latency";
 import { Machine } from "./machine";
 import { ProgramCost, verdictName } from "./program-cost";
@@ -41,6 +42,10 @@ export interface BenchResults {
     scale: ScaleRow[];
     /** The largest scale row again with the engine's per-step checkpoints off: where its time goes. */
     scaleWithoutCheckpoints?: ScaleRow;
+    /** The IPv6 lines added by hand to the recipe for the IPv6 baseline, as run: on the lab host or in the recipe's namespace. */
+    recipe6: { inNamespace: boolean; argv: string[] }[];
+    /** The dual-stack stacks' IPv6 addresses (the recipe's too) and the uplink's, which NAT66 makes them leave from. */
+    addresses6: { outer: string; inner: string; uplink: string };
 }
 
 const ms = (value: number) => value.toFixed(4);
@@ -124,8 +129,18 @@ function nativeGoals(r: BenchResults): Goal[] {
     ];
 }
 
-/** The goals of issues 6 and 11, evaluated on the results. */
-export function evaluateGoals(r: BenchResults): Goal[] {
+/**
+ * The results with their IPv4 rows only: the goals and the prose about the modes are about IPv4 (the
+ * tables show the IPv6 rows beside them).
+ */
+export function ipv4View(r: BenchResults): BenchResults {
+    const only = (series: PingSeries): PingSeries => ({ ...series, paths: series.paths.filter((p) => rowFamily(p.path) === 4) });
+    return { ...r, latency: only(r.latency), spacedLatency: only(r.spacedLatency), throughput: ofFamily(r.throughput, 4) };
+}
+
+/** The goals of issues 6 and 11, evaluated on the IPv4 results. */
+export function evaluateGoals(results: BenchResults): Goal[] {
+    const r = ipv4View(results);
     const [direct, egress] = r.latency.paths.map((p) => p.summary);
     const added = egress.mean - direct.mean;
     const baseline = r.throughput[0];
@@ -167,11 +182,27 @@ export function evaluateGoals(r: BenchResults): Goal[] {
     ];
 }
 
-function latencyTable(series: PingSeries): string {
-    const direct = series.paths[0].summary;
-    return table(["path", "pings", "lost", "mean ms", "p50 ms", "p99 ms", "max ms", "added mean ms", "added p50 ms", "added p99 ms"],
-        series.paths.map(({ path, summary: s, lost }) => [path.label, s.count, lost, ms(s.mean), ms(s.p50), ms(s.p99), ms(s.max),
-            ms(s.mean - direct.mean), ms(s.p50 - direct.p50), ms(s.p99 - direct.p99)]));
+/** Each path's row, its IPv6 twin under it; "added" is over the direct path (each family's first) of the same family. */
+export function latencyTable(series: PingSeries): string {
+    const direct = (family: Family) => series.paths.find((p) => rowFamily(p.path) === family)!.summary;
+    return table(["path", "family", "pings", "lost", "mean ms", "p50 ms", "p99 ms", "max ms", "added mean ms", "added p50 ms", "added p99 ms"],
+        pairedByFamily(series.paths, (p) => p.path).map(({ path, summary: s, lost }) => {
+            const d = direct(rowFamily(path));
+            return [path.label, familyName(path), s.count, lost, ms(s.mean), ms(s.p50), ms(s.p99), ms(s.max),
+                ms(s.mean - d.mean), ms(s.p50 - d.p50), ms(s.p99 - d.p99)];
+        }));
+}
+
+/** Each case's row, its IPv6 twin under it; "× baseline" is over the baseline (each family's first case) of the same family. */
+export function throughputTable(rows: ThroughputResult[]): string {
+    const baseline = (family: Family) => ofFamily(rows, family)[0];
+    return table(["path", "family", "Gbit/s (median)", "runs", "× baseline", "program calls (TCP)", "bytes per call"],
+        pairedByFamily(rows, (t) => t).map((t) => {
+            const perCall = bytesPerCall(t);
+            return [t.label, familyName(t), gbit(t.median), t.bitsPerSecond.map(gbit).join(", "),
+                ratioToBaseline(t, baseline(rowFamily(t))).toFixed(2), t.programView ? t.programView.packets.toLocaleString("en-US") : "—",
+                perCall === undefined ? "—" : Math.round(perCall).toLocaleString("en-US")];
+        }));
 }
 
 function controlPlaneTable(cp: BenchResults["controlPlane"]): string {
@@ -200,8 +231,9 @@ CPUs)**: every path then waits for CPU time alike, so the ratios between paths s
 more CPU per byte (native mode, the recipe's native mode most) looks less costly than on a quiet machine.`;
 }
 
-/** A row's "× baseline" by the start of its label, for the prose. */
-function ratioOf(r: BenchResults, labelStart: string): string {
+/** An IPv4 row's "× baseline" by the start of its label, for the prose. */
+function ratioOf(results: BenchResults, labelStart: string): string {
+    const r = ipv4View(results);
     const row = r.throughput.find((t) => t.label.startsWith(labelStart));
     return row ? `${ratioToBaseline(row, r.throughput[0]).toFixed(2)}×` : "n/a";
 }
@@ -209,7 +241,6 @@ function ratioOf(r: BenchResults, labelStart: string): string {
 export function renderReport(r: BenchResults, plotFile: string): string {
     const m = r.machine;
     const goals = evaluateGoals(r);
-    const baseline = r.throughput[0];
     const s = r.settings;
     return `# Benchmarks
 
@@ -243,7 +274,7 @@ previous report, under heavy load, measured 13.2 s for a preview and 26.7 s for 
 
 ## 1. Latency
 
-\`${r.latency.argv.join(" ")}\` from each path's namespace to the upstream server, ${r.latency.count.toLocaleString("en-US")} pings
+\`${r.latency.argv[4].join(" ")}\` from each path's namespace to the upstream server, ${r.latency.count.toLocaleString("en-US")} pings
 per path in ${r.latency.rounds} interleaved rounds (every path takes its turn in every round, so background load falls
 on all alike). *direct* pings from the lab host itself (no extra hop); *egress-xdp* from the stack's inner namespace
 (veth → XDP → bridge → NAT → uplink); the *hand-built recipe* is the seed's commands in a second lab with the same
@@ -257,13 +288,15 @@ identical labs differ. At this interval iputils sends each echo as soon as the p
 warm; ping prints RTTs to 0.001 ms (means over many pings resolve finer). "No worse" in the goals: egress-xdp's mean
 exceeds the other path's by no more than the A/A difference plus two standard errors of the per-round differences.
 
+${ipv6LatencyText(r)}
+
 ${latencyTable(r.latency)}
 
 Egress-xdp and the recipe differ only in what a forwarded echo does not touch per packet: the order and source match of the NAT rules (consulted for a flow's first packet
 only; conntrack handles the rest), the rules' comments and the links' aliases (annotations). What remains between
 them is of the order of the lab-to-lab difference, a few tenths of a microsecond.
 
-![RTT histogram and CDF per path](${plotFile})
+![RTT histogram and CDF per IPv4 path](${plotFile})
 
 The same with echoes 1 ms apart (\`-i ${r.spacedLatency.interval}\`, ${r.spacedLatency.count.toLocaleString("en-US")} pings per path), where
 each echo finds a colder path, closer to the seed's setting:
@@ -278,10 +311,9 @@ case once, in the order of the table. The baseline is the hand-built recipe with
 bridge → NAT → uplink path. Other work on the machine moves the numbers a lot between rounds, so "× baseline" is the
 median over rounds of the case divided by the baseline *of the same round* (the default mode runs right after it).${busyNote(r)}
 
-${table(["path", "Gbit/s (median)", "runs", "× baseline", "program calls (TCP)", "bytes per call"],
-        r.throughput.map((t) => [t.label, gbit(t.median), t.bitsPerSecond.map(gbit).join(", "), ratioToBaseline(t, baseline).toFixed(2),
-            t.programView ? t.programView.packets.toLocaleString("en-US") : "—",
-            t.programView && t.programView.packets > 0 ? Math.round(t.programView.bytes / t.programView.packets).toLocaleString("en-US") : "—"]))}
+${ipv6ThroughputText(r)}
+
+${throughputTable(r.throughput)}
 
 ${modesText(r)}
 
@@ -301,8 +333,9 @@ ${table(["program", "frame", "verdict", "ns per packet (median)", "fastest run",
 Wall-clock seconds, median of ${s.controlPlaneRuns} run(s) (each run in parentheses): \`scripts/pulumi up --yes\` (a
 preview, then the update) of a fresh stack, \`preview --expect-no-changes\` of the unchanged stack, \`destroy --yes\`.
 The floor is the same commands on \`bench/fixtures/empty\`, a program that imports @pulumi/pulumi (as every Pulumi
-program does) and declares no resource, run like the root program; the stack is the root program in a lab whose
-FORWARD chain is open, so \`forwardAccept: auto\` leaves its two rules out (12 resources);
+program does) and declares no resource, run like the root program; the stack is the root program with the default
+config (IPv4 only; sections 1 and 2 then measure it brought up dual stack) in a lab whose FORWARD chain is open, so
+\`forwardAccept: auto\` leaves its two rules out (12 resources);
 the recipe is the seed's commands (and a by-hand teardown) run one by one through the runner.
 
 ${controlPlaneTable(r.controlPlane)}
@@ -311,8 +344,8 @@ ${controlPlaneWhy}
 
 ## 5. Scale
 
-\`bench/fixtures/scale\`: N EgressXdp instances in one stack (each with its own namespace, bridge, tap, veth pair, /24
-and program), fresh \`up --yes\` and \`destroy --yes\`, in one lab host. The last row repeats the largest N with
+\`bench/fixtures/scale\`: N EgressXdp instances in one stack (each with its own namespace, bridge, tap, veth pair, /24,
+program and bpffs, mounted by up and unmounted by destroy), fresh \`up --yes\` and \`destroy --yes\`, in one lab host. The last row repeats the largest N with
 \`PULUMI_SKIP_CHECKPOINTS=true\` as a diagnostic only (the tool never sets it: an interrupted run would then leave
 a state that does not know what was already made).
 
@@ -375,8 +408,35 @@ first use, not at start (\`scripts/toolchain/dynamic-provider\`). Most of what i
 dynamic-provider plugin's start; it belongs to Pulumi's Node.js dynamic providers, and only a provider plugin of
 the project's own would remove it.`;
 
+/** How the IPv6 latency rows are measured. */
+function ipv6LatencyText(r: BenchResults): string {
+    const a = r.addresses6;
+    const argv = r.latency.argv[6];
+    if (!argv) return "";
+    return `The rows of family IPv6 are the same paths over IPv6, in the same rounds: \`${argv.join(" ")}\` to the
+upstream's IPv6 server. The egress-xdp stacks are dual stack (\`outerAddress6: ${a.outer}\`, \`innerAddress6: ${a.inner}\`,
+NAT66 out of the uplink); the upstream has no route to that ULA subnet, so an echo is answered only when NAT66 made it
+leave from the uplink's ${a.uplink}. *direct* over IPv6 takes the lab host's default route, learnt from the upstream's
+router advertisements. Their *added* columns are over direct of the same family. The labs of the measured stacks and of
+the recipe carry IPv6 beside IPv4 for this; the recipe with FORWARD accept and its A/A control are IPv4 labs, measured
+over IPv4 only. The goals are IPv4's.`;
+}
+
+/** How the IPv6 throughput rows are measured, and their baseline. */
+function ipv6ThroughputText(r: BenchResults): string {
+    if (!r.throughput.some((t) => rowFamily(t) === 6)) return "";
+    return `The rows of family IPv6 are their IPv4 twins' paths over IPv6, in the same rounds (after the IPv4 cases, the IPv6
+baseline first and the default right after it): \`${iperf3ClientArgv("SERVER6", r.settings.throughput.seconds, 6).join(" ")}\`
+to a second \`iperf3 -s\` bound to the upstream's IPv6 server address. Their baseline is the hand-built recipe with the
+IPv6 lines one would add by hand (the seed has none), and no XDP program:
+${r.recipe6.map(({ inNamespace, argv }) => `${inNamespace ? "in the namespace " : ""}\`${argv.join(" ")}\``).join("; ")}.
+"× baseline" of an IPv6 row is over that baseline in the same round; its program
+calls are the program's IPv6 TCP counter.`;
+}
+
 /** What native and generic mode mean for throughput and for what a program sees. */
-function modesText(r: BenchResults): string {
+function modesText(results: BenchResults): string {
+    const r = ipv4View(results);
     const baseline = r.throughput[0];
     const row = (match: (t: ThroughputResult) => boolean) => r.throughput.find(match);
     const ratio = (t: ThroughputResult | undefined, to = baseline) => (t ? `${ratioToBaseline(t, to).toFixed(2)}×` : "n/a");

@@ -6,21 +6,22 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import * as path from "path";
-import { Lab, createLab, destroyLab } from "../lab/host";
+import { Lab, LabOptions, createLab, destroyLab } from "../lab/host";
 import { readCounters } from "../components/counters";
 import { clangArgv } from "../provider/bpf";
 import { AttachMode } from "../provider/validate";
 import { run } from "../provider/runner";
 import { Engine, newEngine, projectRoot } from "../lab/engine";
 import { LabStack, StackOutputs, newLabStack } from "../lab/stack";
-import { engineCycle, timed, timedDestroy } from "./control-plane";
+import { engineCycle, timed } from "./control-plane";
+import { Family } from "./family";
 import { PingPath, measureLatency } from "./latency";
 import { describeMachine, loadAverage } from "./machine";
 import { stopAll, startInNetns } from "./processes";
 import { measureProgramCost } from "./program-cost";
 import {
-    Recipe, attachRecipeXdp, detachRecipeXdp, forwardAcceptCommands, recipeCommands, recipeOf, recipeTeardownCommands, runCommands,
-    setRecipeGro,
+    Recipe, attachRecipeXdp, detachRecipeXdp, forwardAcceptCommands, recipe6Commands, recipeAddresses6, recipeCommands, recipeOf,
+    recipeTeardownCommands, runCommands, setRecipeGro,
 } from "./recipe";
 import { BenchResults, BenchSettings, recipeNativeGroLabel, recipeNativeLabel, renderReport } from "./report";
 import { renderLatencyPlot } from "./plot";
@@ -100,20 +101,48 @@ function parseArgs(argv: string[]): { quick: boolean; out?: string } {
     return { quick, out };
 }
 
-async function tcpCountersOf(outputs: StackOutputs) {
+async function tcpCountersOf(outputs: StackOutputs, family: Family = 4) {
     const counters = await readCounters(outputs.hostNetns, outputs.xdpMapIds);
-    return counters.stats!.tcp;
+    return counters.stats![family === 6 ? "tcp6" : "tcp"];
 }
 
-async function startIperfServer(lab: Lab, seconds: number) {
-    return startInNetns(lab.upstream, ["iperf3", "-s", "-B", lab.serverAddress, "--forceflush"], seconds, /Server listening/);
+async function startIperfServer(lab: Lab, seconds: number, address = lab.serverAddress) {
+    return startInNetns(lab.upstream, ["iperf3", "-s", "-B", address, "--forceflush"], seconds, /Server listening/);
+}
+
+/** The dual-stack part of the measured stacks' config: the recipe's IPv6 addresses (NAT66 out of the uplink). */
+const dualStack = { outerAddress6: recipeAddresses6.outer, innerAddress6: recipeAddresses6.inner };
+
+/** The IPv6 address of a lab made with `ipv6: true`. */
+function server6(lab: Lab): string {
+    if (!lab.ipv6) throw new Error(`lab ${lab.id} has no IPv6`);
+    return lab.ipv6.serverAddress;
+}
+
+/**
+ * The IPv6 twins of IPv4 latency paths (same labels; the tables pair them): `ping -6` from the same
+ * namespaces to the upstream's IPv6 server.
+ */
+function ipv6PingPaths(twins: PingPath[]): PingPath[] {
+    return twins.map(({ label, netns }) => ({ label, netns, family: 6 }));
+}
+
+/**
+ * The IPv6 twins of IPv4 throughput cases (same labels, client and state; the tables pair them):
+ * iperf3 -6 to the IPv6 server of the twin's lab, with the stack's IPv6 TCP counters.
+ */
+function ipv6ThroughputCases(twins: { twin: ThroughputCase; lab: Lab; outputs?: StackOutputs }[]): ThroughputCase[] {
+    return twins.map(({ twin, lab, outputs }) => ({
+        label: twin.label, clientNetns: twin.clientNetns, server: server6(lab), family: 6, before: twin.before,
+        tcpCounters: outputs ? () => tcpCountersOf(outputs, 6) : undefined,
+    }));
 }
 
 /** Labs, stacks and engines made during a run, each registered for cleanup as it is made. */
 function resources(cleanup: Cleanup) {
     return {
-        lab: async (role: string): Promise<Lab> => {
-            const lab = await createLab();
+        lab: async (role: string, options: LabOptions = {}): Promise<Lab> => {
+            const lab = await createLab(undefined, options);
             cleanup.add(`lab ${lab.id} (${role})`, () => destroyLab(lab));
             step(`lab ${lab.id} (namespaces *-${lab.id}): ${role}`);
             return lab;
@@ -132,9 +161,8 @@ function resources(cleanup: Cleanup) {
 }
 
 /**
- * Control plane, interleaved run by run (background load changes over minutes): the stack, the
- * floor, the recipe script.
- * The stack's last cycle stops after its preview: that stack is then measured, and destroyed last.
+ * Control plane, interleaved run by run (background load changes over minutes): the stack (IPv4
+ * only, the default config), the floor, the recipe script (its IPv4 commands, as the seed wrote it).
  */
 async function measureControlPlane(settings: BenchSettings, make: ReturnType<typeof resources>, stackLab: Lab, recipeLab: Lab) {
     const timings: BenchResults["controlPlane"] = { stack: {}, floor: {}, recipe: {} };
@@ -146,7 +174,7 @@ async function measureControlPlane(settings: BenchSettings, make: ReturnType<typ
         await engineCycle(floor, timings.floor);
         await timed(timings.recipe, "apply", () => runCommands(recipeCommands(recipeLab, recipe)));
         await timed(timings.recipe, "teardown", () => runCommands(recipeTeardownCommands(recipeLab, recipe)));
-        await engineCycle(main.engine, timings.stack, i === settings.controlPlaneRuns - 1);
+        await engineCycle(main.engine, timings.stack);
     }
     return { timings, main };
 }
@@ -176,16 +204,20 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const programCost = await measureProgramCost(projectRoot, settings.programCost);
 
     const make = resources(cleanup);
-    const stackLab = await make.lab("the egress-xdp stack");
-    const recipeLab = await make.lab("the hand-built recipe");
+    // Dual-stack labs (the upstream answers on 2001:db8::/32 too) for the paths measured over both families.
+    const stackLab = await make.lab("the egress-xdp stack", { ipv6: true });
+    const recipeLab = await make.lab("the hand-built recipe", { ipv6: true });
     const { timings: controlPlane, main } = await measureControlPlane(settings, make, stackLab, recipeLab);
+    step("the measured stack: dual stack (IPv6 addresses, NAT66)");
+    main.edit({ ...main.config, ...dualStack });
+    await main.engine.pulumi(["up", "--yes", "--skip-preview"]);
     const mainOut = await main.outputs();
     const defaultMode = mainOut.effectiveXdpMode as AttachMode;
     const otherMode: AttachMode = defaultMode === "native" ? "generic" : "native";
 
     step(`the other measured paths: the recipe, the recipe with FORWARD accept rules, a stack in ${otherMode} mode`);
     const recipe = recipeOf(recipeLab);
-    await runCommands(recipeCommands(recipeLab, recipe));
+    await runCommands([...recipeCommands(recipeLab, recipe), ...recipe6Commands(recipeLab, recipe)]);
     const work = mkdtempSync(path.join(tmpdir(), "egress-xdp-bench-"));
     cleanup.add("build directory", async () => rmSync(work, { recursive: true, force: true }));
     const recipeObject = path.join(work, "xdp_stats.o");
@@ -200,8 +232,8 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
         await attachRecipeXdp(lab, built, defaultMode, recipeObject);
         recipeForwards.push(built);
     }
-    const otherLab = await make.lab(`an egress-xdp stack in ${otherMode} mode`);
-    const other = await make.stack(otherLab, otherMode, { xdpMode: otherMode });
+    const otherLab = await make.lab(`an egress-xdp stack in ${otherMode} mode`, { ipv6: true });
+    const other = await make.stack(otherLab, otherMode, { xdpMode: otherMode, ...dualStack });
     await other.engine.pulumi(["up", "--yes", "--skip-preview"]);
     const otherOut = await other.outputs();
     const isnLab = await make.lab(`an egress-xdp stack with the ISN pair in ${defaultMode} mode`);
@@ -212,32 +244,44 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
 
     step("latency");
     await setRecipe({ mode: defaultMode, gro: false });
+    const direct: PingPath = { label: "direct (lab host)", netns: stackLab.host };
+    const egressDefault: PingPath = { label: `egress-xdp (${defaultMode}, default)`, netns: main.namespace };
+    const egressOther: PingPath = { label: `egress-xdp (${otherMode})`, netns: other.namespace };
     const paths: PingPath[] = [
-        { label: "direct (lab host)", netns: stackLab.host },
-        { label: `egress-xdp (${defaultMode}, default)`, netns: main.namespace },
+        direct,
+        egressDefault,
         { label: `hand-built recipe (${defaultMode})`, netns: recipe.namespace },
         { label: `hand-built recipe + FORWARD accept (${defaultMode})`, netns: recipeForwards[0].namespace },
-        { label: `egress-xdp (${otherMode})`, netns: other.namespace },
+        egressOther,
         {
             label: `hand-built recipe + FORWARD accept, another lab (A/A control)`, netns: recipeForwards[1].namespace,
             copyOf: `hand-built recipe + FORWARD accept (${defaultMode})`,
         },
+        // In the same rounds: the same paths over IPv6.
+        ...ipv6PingPaths([direct, egressDefault, egressOther]),
     ];
-    // Every lab's upstream has the same server address.
-    const latency = await measureLatency(paths, stackLab.serverAddress, settings.latency);
-    const spacedLatency = await measureLatency(paths, stackLab.serverAddress, settings.spacedLatency);
+    // Every lab's upstream has the same server addresses.
+    const targets = { 4: stackLab.serverAddress, 6: server6(stackLab) };
+    const latency = await measureLatency(paths, targets, settings.latency);
+    const spacedLatency = await measureLatency(paths, targets, settings.spacedLatency);
 
     step("throughput");
     const recipeCase = (label: string, state: RecipeState): ThroughputCase => ({
         label, clientNetns: recipe.namespace, server: recipeLab.serverAddress, before: () => setRecipe(state),
     });
+    const baseline = recipeCase("hand-built recipe, no XDP (baseline)", { mode: "none", gro: false });
+    const egressDefaultCase: ThroughputCase = {
+        label: `egress-xdp, ${defaultMode} (default)`, clientNetns: main.namespace, server: stackLab.serverAddress,
+        tcpCounters: () => tcpCountersOf(mainOut),
+    };
+    const egressOtherCase: ThroughputCase = {
+        label: otherMode === "native" ? "egress-xdp, native (GRO managed)" : `egress-xdp, ${otherMode}`, clientNetns: other.namespace,
+        server: otherLab.serverAddress, tcpCounters: () => tcpCountersOf(otherOut),
+    };
     // The baseline first and the default right after it: each round compares them back to back.
     const cases: ThroughputCase[] = [
-        recipeCase("hand-built recipe, no XDP (baseline)", { mode: "none", gro: false }),
-        {
-            label: `egress-xdp, ${defaultMode} (default)`, clientNetns: main.namespace, server: stackLab.serverAddress,
-            tcpCounters: () => tcpCountersOf(mainOut),
-        },
+        baseline,
+        egressDefaultCase,
         // Next to the default: the same stack with the ISN pair instead of xdp_stats.
         {
             label: `egress-xdp + ISN pair (xdp_isn_egress/ingress), ${defaultMode}`, clientNetns: isn.namespace,
@@ -246,21 +290,22 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
         recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
         recipeCase(recipeNativeLabel, { mode: "native", gro: false }),
         recipeCase(recipeNativeGroLabel, { mode: "native", gro: true }),
-        {
-            label: otherMode === "native" ? "egress-xdp, native (GRO managed)" : `egress-xdp, ${otherMode}`, clientNetns: other.namespace, server: otherLab.serverAddress,
-            tcpCounters: () => tcpCountersOf(otherOut),
-        },
+        egressOtherCase,
         { label: "direct (lab host, no extra hop)", clientNetns: stackLab.host, server: stackLab.serverAddress },
+        // In the same rounds: IPv6, its baseline (the recipe with its IPv6 lines) first again.
+        ...ipv6ThroughputCases([
+            { twin: baseline, lab: recipeLab },
+            { twin: egressDefaultCase, lab: stackLab, outputs: mainOut },
+            { twin: egressOtherCase, lab: otherLab, outputs: otherOut },
+        ]),
     ];
     // Servers live as long as every case could take, then `timeout` ends them even if this process died.
     const serverSeconds = cases.length * settings.throughput.rounds * (settings.throughput.seconds + 10) + 60;
     const servers = [];
     for (const lab of [stackLab, recipeLab, otherLab, isnLab]) servers.push(await startIperfServer(lab, serverSeconds));
+    for (const lab of [stackLab, recipeLab, otherLab]) servers.push(await startIperfServer(lab, serverSeconds, server6(lab)));
     const throughput = await measureThroughput(cases, settings.throughput);
     for (const server of servers) await server.stop();
-
-    step("control plane: destroy of the measured stack");
-    await timedDestroy(main.engine, controlPlane.stack);
 
     step(`scale: ${settings.scaleCounts.join(", ")} EgressXdp instances in one stack`);
     const scaleLab = await make.lab("scale");
@@ -283,6 +328,8 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
             programView: nativeOut.xdpProgramView, offloads: nativeOut.xdpOffloads, offloadChanges: nativeOut.xdpOffloadChanges,
         },
         latency, spacedLatency, throughput, programCost, controlPlane, scale, scaleWithoutCheckpoints,
+        recipe6: recipe6Commands(recipeLab, recipe).map(([netns, argv]) => ({ inNamespace: netns === recipe.namespace, argv })),
+        addresses6: { ...recipeAddresses6, uplink: stackLab.ipv6!.uplinkAddress },
     };
 }
 

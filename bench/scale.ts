@@ -1,5 +1,6 @@
 // Scale: N EgressXdp instances in one stack (bench/fixtures/scale), fresh `up` and `destroy` timed for
 // each N, inside one lab host.
+import { tmpdir } from "os";
 import * as path from "path";
 import { Lab } from "../lab/host";
 import { Engine, newEngine, projectRoot } from "../lab/engine";
@@ -22,6 +23,7 @@ export async function newScaleStack(lab: Lab, name = "scale", env: Record<string
     const engine = await newEngine(scaleFixture, `${name}-${lab.id}`, env);
     const settings = {
         labId: lab.id, hostNetns: lab.host, sendDev: lab.uplink, xdpProgram: path.join(projectRoot, "bpf", "xdp_stats.c"),
+        bpffsRootPrefix: path.join(tmpdir(), `egress-xdp-bpffs-${name}-${lab.id}`),
     };
     await engine.pulumi(["config", "set-all", ...Object.entries(settings).flatMap(([k, v]) => ["--plaintext", `${k}=${v}`])]);
     return {

@@ -6,7 +6,7 @@ import { EgressXdpArgs } from "./egress-xdp";
 /** The keys of the stack config, as declared in Pulumi.yaml: EgressXdp's args of the same names. */
 export const configKeys = [
     "sendDev", "hostNetns", "namespace", "bridge", "tap", "vethOuter", "vethInner", "outerAddress", "innerAddress",
-    "outerAddress6", "innerAddress6", "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
+    "outerAddress6", "innerAddress6", "ipv6Forwarding", "xdpProgram", "xdpSection", "xdpMode", "dropPrefixes", "forwardAccept",
     "xdpIngressProgram", "xdpIngressSection", "xdpIngressMode", "bpffsRoot", "xdpMaps",
 ] as const;
 

@@ -9,6 +9,7 @@ import { netnsExists } from "../provider/netns";
 import { parseIptablesRules } from "../provider/parse";
 import { run } from "../provider/runner";
 import { iptablesCommand } from "../provider/iptables";
+import { Ipv6ForwardingMethod, ipv6ForwardingMethods, kernelHasForceForwarding } from "../provider/ipv6-global-forwarding";
 import {
     CheckFailure, IpFamily, XdpMode, checkListProperty, checkProperty, familyOf, interfaceCidr6Problem, interfaceCidrProblem,
     interfaceNameProblem, isUnknown, netnsNameProblem, networkPrefixProblem, sameSubnet, xdpModeProblem,
@@ -17,6 +18,27 @@ import {
 /** The values of forwardAccept: "auto" decides by the host's filter/FORWARD chain; booleans mean always/never. */
 export const forwardAcceptChoices = ["auto", "always", "never"] as const;
 export type ForwardAcceptChoice = (typeof forwardAcceptChoices)[number];
+
+/**
+ * The values of ipv6Forwarding: how IPv6 is forwarded (provider/ip-forwarding.ts); "auto" is
+ * per-device where the kernel has force_forwarding (Linux 6.17+), else global.
+ */
+export const ipv6ForwardingChoices = ["auto", ...ipv6ForwardingMethods] as const;
+export type Ipv6ForwardingChoice = (typeof ipv6ForwardingChoices)[number];
+
+/** The method ipv6Forwarding asks for on a kernel with or without force_forwarding. */
+export function ipv6ForwardingMethod(choice: Ipv6ForwardingChoice, hasForceForwarding: boolean): Ipv6ForwardingMethod {
+    if (choice !== "auto") return choice;
+    return hasForceForwarding ? "per-device" : "global";
+}
+
+/** Why ipv6Forwarding cannot work on this kernel: per-device needs force_forwarding. */
+export function ipv6ForwardingProblem(choice: Ipv6ForwardingChoice, hasForceForwarding: boolean): string | undefined {
+    return choice === "per-device" && !hasForceForwarding
+        ? "per-device needs net.ipv6.conf.<dev>.force_forwarding (Linux 6.17+), which this kernel has not; use global " +
+            "(net.ipv6.conf.all.forwarding with accept_ra=2 where router advertisements are accepted, restored on destroy) or auto"
+        : undefined;
+}
 
 /** The package's own directory (it holds bpf/), wherever it is installed. */
 export const packageRoot = path.resolve(__dirname, "..", "..");
@@ -30,6 +52,7 @@ export const egressXdpDefaults = {
     // Generic, not native: a native program on the outer veth turns TSO off on the inner end, which
     // cuts a TCP sender's throughput to about a sixth; generic keeps it (docs/BENCHMARKS.md).
     xdpMode: "generic" as XdpMode, dropPrefixes: [] as string[], forwardAccept: "auto" as ForwardAcceptChoice | boolean,
+    ipv6Forwarding: "auto" as Ipv6ForwardingChoice,
     xdpIngressSection: "xdp", bpffsRoot: "/sys/fs/bpf", xdpMaps: [] as MapFill[],
 };
 
@@ -116,6 +139,9 @@ export function argProblems(a: ResolvedArgs): CheckFailure[] {
     if (typeof choice !== "boolean" && !(forwardAcceptChoices as readonly unknown[]).includes(choice)) {
         failures.push({ property: "forwardAccept", reason: `"${String(choice)}" is not one of ${forwardAcceptChoices.join(", ")}` });
     }
+    if (!(ipv6ForwardingChoices as readonly unknown[]).includes(a.ipv6Forwarding)) {
+        failures.push({ property: "ipv6Forwarding", reason: `"${String(a.ipv6Forwarding)}" is not one of ${ipv6ForwardingChoices.join(", ")}` });
+    }
     const pairs: [string, string | undefined, string, string | undefined][] = [
         ["outerAddress", a.outerAddress, "innerAddress", a.innerAddress],
         ["outerAddress6", a.outerAddress6, "innerAddress6", a.innerAddress6],
@@ -175,10 +201,12 @@ function askHostOnce<T>(key: string, ask: () => Promise<T>): Promise<T> {
     return hostAnswers.get(key) as Promise<T>;
 }
 
-/** Problems only the host can tell: root, the host namespace and the uplink must exist. */
+/** Problems only the host can tell: root, the host namespace and the uplink must exist, the kernel forward IPv6 as asked. */
 export async function hostProblems(a: ResolvedArgs): Promise<CheckFailure[]> {
     const failures: CheckFailure[] = [];
     if (process.getuid?.() !== 0) failures.push({ property: "(user)", reason: "egress-xdp must run as root (CAP_NET_ADMIN, CAP_BPF)" });
+    const forwarding6 = a.outerAddress6 === undefined ? undefined : ipv6ForwardingProblem(a.ipv6Forwarding, kernelHasForceForwarding());
+    if (forwarding6) failures.push({ property: "ipv6Forwarding", reason: forwarding6 });
     if (!netnsExists(a.hostNetns)) {
         failures.push({ property: "hostNetns", reason: `network namespace "${a.hostNetns}" does not exist (ip netns list)` });
         return failures;

@@ -9,6 +9,7 @@ import * as path from "path";
 import { clangArgv } from "../provider/bpf";
 import { BpfPinDir } from "../provider/bpf-pin-dir";
 import { Bridge } from "../provider/bridge";
+import { requestDynamicProvider } from "../provider/dynamic";
 import { ForwardAccept } from "../provider/forward-accept";
 import { IpForwarding } from "../provider/ip-forwarding";
 import { Namespace } from "../provider/namespace";
@@ -23,8 +24,10 @@ import { XdpAttachment } from "../provider/xdp-attachment";
 import { OffloadChange, ProgramView } from "../provider/offload";
 import { CheckFailure, XdpMode, familyOf, subnetOf } from "../provider/validate";
 import {
-    ForwardAcceptChoice, ResolvedArgs, argProblems, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptWanted, hostProblems,
+    ForwardAcceptChoice, Ipv6ForwardingChoice, ResolvedArgs, argProblems, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptWanted,
+    hostProblems, ipv6ForwardingMethod,
 } from "./egress-xdp-args";
+import { Ipv6ForwardingMethod, kernelHasForceForwarding } from "../provider/ipv6-global-forwarding";
 
 export interface EgressXdpArgs {
     /** The uplink traffic leaves by (the recipe's $send_dev), in `hostNetns`. */
@@ -49,11 +52,18 @@ export interface EgressXdpArgs {
     /**
      * The bridge's IPv6 address, the inner namespace's IPv6 gateway, e.g. a ULA like fd00:e0::1/64.
      * With innerAddress6 it turns IPv6 on: addresses, default route, NAT66 out of sendDev, forwarding
-     * (force_forwarding, Linux 6.17+) and FORWARD accept rules; unset (default): IPv4 only.
+     * (see ipv6Forwarding) and FORWARD accept rules; unset (default): IPv4 only.
      */
     outerAddress6?: pulumi.Input<string>;
     /** The inner veth end's IPv6 address, in the subnet of outerAddress6. */
     innerAddress6?: pulumi.Input<string>;
+    /**
+     * How IPv6 is forwarded: "per-device" (force_forwarding on bridge and sendDev, Linux 6.17+),
+     * "global" (net.ipv6.conf.all.forwarding, with accept_ra=2 wherever router advertisements were
+     * accepted, so the host keeps its SLAAC routes; all restored exactly on destroy), or "auto"
+     * (default: per-device where the kernel has it, else global; decided at each preview). A plain value.
+     */
+    ipv6Forwarding?: Ipv6ForwardingChoice;
     /**
      * An XDP program: a C file (built with clang during `pulumi up`) or a prebuilt object; a relative
      * path is relative to the program's directory (where Pulumi.yaml is). Default: the package's
@@ -208,6 +218,7 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
      * creates the children. A relative xdpProgram is resolved against the program's root (Pulumi.yaml).
      */
     protected async initialize(inputs: pulumi.Inputs, _opts?: unknown, name?: string): Promise<Outputs> {
+        requestDynamicProvider();
         const args = inputs as unknown as EgressXdpArgs;
         const root = pulumi.runtime.getRootDirectory();
         const defined = Object.fromEntries(Object.entries(args).filter(([, v]) => v !== undefined));
@@ -242,11 +253,18 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         });
         const arg = <T>(key: string): pulumi.Input<T> =>
             (lazy.includes(key) ? checked!.apply((all) => all[key]) : known[key]) as pulumi.Input<T>;
-        return this.createChildren(name!, a, arg, forwardAccept);
+        const hasForceForwarding = kernelHasForceForwarding();
+        const ipv6Method = ipv6ForwardingMethod(a.ipv6Forwarding, hasForceForwarding);
+        if (a.outerAddress6 !== undefined && a.ipv6Forwarding === "auto" && !hasForceForwarding) {
+            pulumi.log.info("ipv6Forwarding auto: this kernel has no net.ipv6.conf.<dev>.force_forwarding (Linux 6.17+), so " +
+                "IPv6 is forwarded by net.ipv6.conf.all.forwarding, with accept_ra=2 wherever router advertisements were " +
+                "accepted; destroy restores both", this);
+        }
+        return this.createChildren(name!, a, arg, forwardAccept, ipv6Method);
     }
 
     private createChildren(name: string, a: ResolvedArgs, arg: <T>(key: string) => pulumi.Input<T>,
-        forwardAccept: Record<4 | 6, boolean>): Outputs {
+        forwardAccept: Record<4 | 6, boolean>, ipv6Method: Ipv6ForwardingMethod): Outputs {
         const child = (deps: pulumi.Resource[] = []): pulumi.CustomResourceOptions => ({ parent: this, dependsOn: deps });
         const host = a.hostNetns;
         const bridgeName = arg<string>("bridge");
@@ -274,7 +292,8 @@ export class EgressXdp extends pulumi.ComponentResource<Outputs> {
         // Forwarding on the bridge (the namespace's traffic enters routing there) and the uplink (the
         // replies do); the bridge's ifindex re-applies it to a re-created bridge in the same up.
         new IpForwarding(`${name}-ip-forward`, {
-            netns: host, interfaces: [bridgeName, arg<string>("sendDev")], ipv6: ipv6 !== undefined, triggers: [bridge.ifindex],
+            netns: host, interfaces: [bridgeName, arg<string>("sendDev")], ipv6: ipv6 !== undefined,
+            ...(ipv6 ? { ipv6Method } : {}), triggers: [bridge.ifindex],
         }, child([bridge]));
         new NatRule(`${name}-nat-bridge`, { netns: host, outInterface: bridgeName }, child([bridge]));
         // Each family's rules, from one description; IPv6 has no -o bridge rule (the recipe's is for IPv4).

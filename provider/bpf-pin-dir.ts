@@ -2,14 +2,17 @@
 // programs declare with `__uint(pinning, LIBBPF_PIN_BY_NAME)`: they then outlive a program swap,
 // are shared by programs loaded one by one (egress and ingress), and any tool can open them
 // (`bpftool map dump pinned DIR/tc/globals/MAP`). Where `root` is not a bpffs yet, create mounts one
-// there and records it; delete removes the stack's directory with every pin under it, then the
-// directories and the mount it made, and leaves everything else as it was. A mount note (written
-// before the mount, removed after the unmount) lets a create killed in between know the mount as its own.
+// there. Every BpfPinDir on a root (instances of one stack, other stacks) is listed in the root's
+// ledger with the mount and the directories egress-xdp made for them: delete removes the resource's
+// own directory with every pin under it, and the last one out the directories and the mount, so the
+// host is left as it was whatever order they go in. A mount note (written before the mount, removed
+// after the unmount) lets a create killed in between know the mount as its own.
 import * as fs from "fs";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { NoteKey, readNote, removeNote, writeNote } from "./notes";
+import { changeLedgerFile } from "./ledger";
+import { NoteKey, readNote, removeNote, runStateDir, writeNote } from "./notes";
 import { ResourceOutputs, describeProperties } from "./properties";
 import { run } from "./runner";
 
@@ -73,6 +76,71 @@ function missingDirs(target: string): string[] {
     return missing;
 }
 
+/** What egress-xdp did on one bpffs root, for all the BpfPinDirs on it (in every stack). */
+export interface BpffsLedger {
+    /** egress-xdp mounted the bpffs (the last holder out unmounts it). */
+    mounted: boolean;
+    /** The directories egress-xdp made for the holders, outermost first (the last one out removes them). */
+    dirs: string[];
+    /** The owners of the BpfPinDirs on the root. */
+    holders: string[];
+}
+
+/** What a holder leaves to clean up: the mount (if egress-xdp made it) and the directories. */
+export type BpffsCleanup = Pick<BpffsLedger, "mounted" | "dirs">;
+
+const union = (a: string[], b: string[]) => [...a, ...b.filter((item) => !a.includes(item))];
+
+/** The ledger once `owner` holds the root; `made` is what its create mounted and made. */
+export function claimBpffs(ledger: BpffsLedger | undefined, owner: string, made: BpffsCleanup): BpffsLedger {
+    if (!ledger || ledger.holders.length === 0) return { ...made, holders: [owner] };
+    return { mounted: ledger.mounted || made.mounted, dirs: union(ledger.dirs, made.dirs), holders: union(ledger.holders, [owner]) };
+}
+
+/**
+ * The ledger once `owner` lets the root go, and what is then to clean up: nothing while others hold
+ * it; everything the ledger lists when it was the last. Without a ledger that lists it (a state
+ * from before ledgers, or /run emptied) the holder cleans up what its own create made, unless
+ * others are listed.
+ */
+export function releaseBpffs(ledger: BpffsLedger | undefined, owner: string, own: BpffsCleanup):
+    { ledger?: BpffsLedger; cleanup?: BpffsCleanup } {
+    const others = (ledger?.holders ?? []).filter((holder) => holder !== owner);
+    if (others.length > 0) return { ledger: { ...ledger!, holders: others } };
+    return { cleanup: ledger?.holders.includes(owner) ? { mounted: ledger.mounted, dirs: ledger.dirs } : own };
+}
+
+/** The ledger file of a bpffs root (its path, escaped into one file name). */
+const ledgerFile = (root: string) => path.join(runStateDir, "bpffs", `${encodeURIComponent(root)}.json`);
+
+// Creates and deletes of the BpfPinDirs in this process (an up makes all of a stack's in parallel)
+// take turns: one must not find the root unmounted while another is mounting it.
+let turns: Promise<unknown> = Promise.resolve();
+function inTurn<T>(step: () => Promise<T>): Promise<T> {
+    const result = turns.then(step);
+    turns = result.catch(() => undefined);
+    return result;
+}
+
+/** Removes the empty directories of `cleanup` below `root`, the mount egress-xdp made, then the rest. */
+async function cleanUp(ctx: { resource: string }, root: string, cleanup: BpffsCleanup): Promise<void> {
+    const removeEmpty = (dirs: string[]) => {
+        for (const dir of [...dirs].reverse()) if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
+    };
+    const onMount = (dir: string) => dir.startsWith(`${root}/`);
+    removeEmpty(cleanup.dirs.filter(onMount));
+    if (cleanup.mounted && (await onBpffs(ctx, root))) {
+        const others = fs.readdirSync(root).filter((entry) => !["progs.debug", "maps.debug"].includes(entry));
+        if (others.length > 0) {
+            pulumi.log.warn(`${ctx.resource}: ${root} now holds ${others.join(", ")} of others; its bpffs stays mounted`);
+        } else {
+            await run(ctx, ["umount", root]);
+        }
+    }
+    if (cleanup.mounted) removeNote(mountNote(root));
+    removeEmpty(cleanup.dirs.filter((dir) => !onMount(dir)));
+}
+
 export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
     async check(_olds: BpfPinDirInputs, news: Record<string, unknown>) {
         return bpfPinDirProperties.check(news);
@@ -82,7 +150,7 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
         return bpfPinDirProperties.diff(olds, news);
     },
 
-    async create(inputs: BpfPinDirInputs) {
+    create: (inputs: BpfPinDirInputs) => inTurn(async () => {
         const ctx = { resource: `BpfPinDir ${inputs.root}/${inputs.subdir}` };
         const createdDirs = missingDirs(inputs.root);
         for (const dir of createdDirs) fs.mkdirSync(dir);
@@ -97,8 +165,10 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
         const below = missingDirs(pinDir);
         for (const dir of below) fs.mkdirSync(dir);
         const outs: BpfPinDirOutputs = { ...inputs, path: pinDir, mounted, createdDirs: [...createdDirs, ...below] };
+        changeLedgerFile<BpffsLedger>(ledgerFile(inputs.root), (ledger) =>
+            claimBpffs(ledger, inputs.owner, { mounted, dirs: outs.createdDirs }));
         return { id: pinDir, outs };
-    },
+    }),
 
     async read(id: string, props: BpfPinDirOutputs) {
         const ctx = { resource: `BpfPinDir ${props.path}` };
@@ -107,28 +177,18 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
         return { id, props };
     },
 
-    async delete(_id: string, props: BpfPinDirOutputs) {
+    delete: (_id: string, props: BpfPinDirOutputs) => inTurn(async () => {
         const ctx = { resource: `BpfPinDir ${props.path}` };
         // Everything below the stack's own directory was pinned by the stack's programs.
         if (fs.existsSync(props.path) && (await onBpffs(ctx, props.path))) fs.rmSync(props.path, { recursive: true });
-        const ours = props.createdDirs.filter((dir) => dir !== props.path);
-        const onMount = (dir: string) => dir.startsWith(`${props.root}/`);
-        for (const dir of [...ours].reverse().filter(onMount)) {
-            if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-        }
-        if (props.mounted && (await onBpffs(ctx, props.root))) {
-            const others = fs.readdirSync(props.root).filter((entry) => !["progs.debug", "maps.debug"].includes(entry));
-            if (others.length > 0) {
-                pulumi.log.warn(`${ctx.resource}: ${props.root} now holds ${others.join(", ")} of others; its bpffs stays mounted`);
-            } else {
-                await run(ctx, ["umount", props.root]);
-            }
-        }
-        if (props.mounted) removeNote(mountNote(props.root));
-        for (const dir of [...ours].reverse().filter((dir) => !onMount(dir))) {
-            if (fs.existsSync(dir) && fs.readdirSync(dir).length === 0) fs.rmdirSync(dir);
-        }
-    },
+        let cleanup: BpffsCleanup | undefined;
+        changeLedgerFile<BpffsLedger>(ledgerFile(props.root), (ledger) => {
+            const released = releaseBpffs(ledger, props.owner, { mounted: props.mounted, dirs: props.createdDirs });
+            cleanup = released.cleanup;
+            return released.ledger;
+        });
+        if (cleanup) await cleanUp(ctx, props.root, cleanup);
+    }),
 };
 
 export interface BpfPinDir extends ResourceOutputs<BpfPinDirOutputs> {}

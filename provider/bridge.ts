@@ -1,7 +1,7 @@
 // Bridge: a Linux bridge with its IPv4 and IPv6 addresses (`ip link add NAME type bridge`).
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
-import { LinkInputs, LinkOutputs, linkProperties } from "./link";
+import { LinkInputs, LinkOutputs, linkProperties, readExistingLink } from "./link";
 import { LinkState } from "./parse";
 import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
 import { run } from "./runner";
@@ -55,7 +55,10 @@ export const bridgeProvider = singleLinkProvider<BridgeInputs, BridgeOutputs>({
     kind: "bridge",
     addArgv: (name) => ["ip", "link", "add", "name", name, "type", "bridge"],
     // Pin the MAC: an unpinned bridge takes the lowest port MAC, which would drift as ports join.
-    afterAdd: async (ctx, link) => {
+    // The settings pin the one the inputs give; without one, the MAC it was made with.
+    afterAdd: async (ctx, inputs) => {
+        if (inputs.mac !== undefined) return;
+        const link = await readExistingLink(ctx, inputs.name);
         await run(ctx, ["ip", "link", "set", "dev", link.ifname, "address", link.mac]);
     },
     properties: bridgeProperties,

@@ -1,7 +1,9 @@
 // IpForwarding: forwarding on exactly the devices a path needs, in one namespace, restored on delete.
 // For each of `interfaces` (the bridge, where the namespace's traffic enters routing, and the uplink,
 // where the replies enter) it sets net.ipv4.conf.<dev>.forwarding=1 and, with `ipv6`,
-// net.ipv6.conf.<dev>.force_forwarding=1. Why per device, not the global switches:
+// net.ipv6.conf.<dev>.force_forwarding=1 (`ipv6Method` per-device) or, on a kernel without
+// force_forwarding, net.ipv6.conf.all.forwarding=1 with accept_ra=2 where RAs are accepted
+// (`ipv6Method` global, provider/ipv6-global-forwarding.ts). Why per device where the kernel can:
 // - IPv4 forwards a received packet when its *ingress* device has forwarding on (IN_DEV_FORWARD(in_dev)
 //   in ip_route_input_slow, net/ipv4/route.c); net.ipv4.ip_forward is not consulted. Writing ip_forward
 //   (devinet.c, inet_forward_change) rewrites conf.default and every device's conf.<dev>.forwarding, so
@@ -11,7 +13,9 @@
 //   forwarding, which turns the host into a router: it drops its RA-learned default routes and ignores
 //   router advertisements wherever accept_ra=1, so a host with a SLAAC uplink loses its IPv6 default
 //   route. force_forwarding forwards without that: the uplink keeps accepting RAs (tested in a lab with
-//   an RA sender). A kernel without force_forwarding is refused for IPv6, with what to do.
+//   an RA sender). The global method keeps RAs working by accept_ra=2 instead, but every device of the
+//   namespace then forwards IPv6, is a router to its neighbours (router flag in neighbour
+//   advertisements, all-routers groups) and ignores redirects.
 // - LRO: the kernel turns LRO off on a device whose IPv4 forwarding is turned on (dev_disable_lro;
 //   aggregated frames cannot be forwarded) and does not turn it back on when forwarding goes back to 0.
 //   Only devices whose value this resource changes are affected (bridge and uplink); restore LRO on the
@@ -27,9 +31,15 @@
 // namespace inode, so a recreated namespace never inherits an old one, and deleting a resource whose
 // namespace is gone drops that name's ledgers. When the ledger is missing (e.g. /run was cleared),
 // delete restores this resource's own `previous`. A key whose device is gone has nothing to restore.
+// The ledger of net.ipv6.conf.all.forwarding also keeps what the switch rewrote when it went on
+// (`rewritten`); the last holder out puts those back too.
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { DynamicResource } from "./dynamic";
+import {
+    Ipv6ForwardingMethod, globalForwardingKey, ipv6ForwardingMethodProblem, planGlobalSwitch, readIpv6Confs,
+    restoreGlobalForwarding, switchGlobalForwarding,
+} from "./ipv6-global-forwarding";
 import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath } from "./ledger";
 import { netnsExists } from "./netns";
 import { qualifiedId } from "./owner";
@@ -44,18 +54,30 @@ export interface ForwardingLedger {
     original: SysctlValue;
     /** owner -> the value that holder wants. */
     holders: Record<string, SysctlValue>;
+    /** Of the global IPv6 switch: the values its write rewrote (provider/ipv6-global-forwarding.ts), put back with it. */
+    rewritten?: Record<string, string>;
 }
 
 /** The ledgers of one namespace, by sysctl key. */
 export type ForwardingLedgers = Record<string, ForwardingLedger>;
 
-/** Adds or updates a holder; a holder wanting another value is a conflict (its owner is returned). */
+/**
+ * Adds or updates a holder; a holder wanting another value is a conflict (its owner is returned).
+ * `rewritten`: what the holder's write of the key will rewrite elsewhere; values recorded earlier win
+ * (they are what was there before egress-xdp).
+ */
 export function claimForwarding(ledger: ForwardingLedger | undefined, owner: string, found: SysctlValue,
-    wanted: SysctlValue): { ledger: ForwardingLedger; conflict?: string } {
-    const current = ledger && Object.keys(ledger.holders).length > 0 ? ledger : { original: found, holders: {} };
+    wanted: SysctlValue, rewritten: Record<string, string> = {}): { ledger: ForwardingLedger; conflict?: string } {
+    const current: ForwardingLedger = ledger && Object.keys(ledger.holders).length > 0 ? ledger : { original: found, holders: {} };
     const conflict = Object.entries(current.holders).find(([other, value]) => other !== owner && value !== wanted)?.[0];
     if (conflict) return { ledger: current, conflict };
-    return { ledger: { original: current.original, holders: { ...current.holders, [owner]: wanted } } };
+    const recorded = { ...rewritten, ...current.rewritten };
+    return {
+        ledger: {
+            original: current.original, holders: { ...current.holders, [owner]: wanted },
+            ...(Object.keys(recorded).length > 0 ? { rewritten: recorded } : {}),
+        },
+    };
 }
 
 /**
@@ -68,15 +90,16 @@ export function previousForwarding(ledger: ForwardingLedger | undefined, owner: 
 }
 
 /**
- * Removes a holder. The last one out gets the original value to restore and the ledger goes away;
- * without a ledger the caller's own `previous` is restored.
+ * Removes a holder. The last one out gets the original value to restore (and what the key's write
+ * rewrote) and the ledger goes away; without a ledger the caller's own `previous` is restored.
  */
 export function releaseForwarding(ledger: ForwardingLedger | undefined, owner: string, previous: SysctlValue):
-    { ledger?: ForwardingLedger; restore?: SysctlValue } {
+    { ledger?: ForwardingLedger; restore?: SysctlValue; rewritten?: Record<string, string> } {
     if (!ledger) return { restore: previous };
     if (!(owner in ledger.holders)) return { ledger };
     const holders = Object.fromEntries(Object.entries(ledger.holders).filter(([other]) => other !== owner));
-    return Object.keys(holders).length > 0 ? { ledger: { ...ledger, holders } } : { restore: ledger.original };
+    if (Object.keys(holders).length > 0) return { ledger: { ...ledger, holders } };
+    return { restore: ledger.original, ...(ledger.rewritten ? { rewritten: ledger.rewritten } : {}) };
 }
 
 /** The sysctl name of a device's setting; a '.' in a device name is written '/' (sysctl's rule). */
@@ -84,12 +107,19 @@ export function deviceSysctl(family: "ipv4" | "ipv6", device: string, setting: s
     return `net.${family}.conf.${device.replace(/\./g, "/")}.${setting}`;
 }
 
-/** The keys a resource sets: IPv4 forwarding and, with ipv6, IPv6 force_forwarding of each interface. */
-export function forwardingKeys(inputs: { interfaces: string[]; ipv6?: boolean }): string[] {
-    return inputs.interfaces.flatMap((device) => [
-        deviceSysctl("ipv4", device, "forwarding"),
-        ...(inputs.ipv6 ? [deviceSysctl("ipv6", device, "force_forwarding")] : []),
-    ]);
+/**
+ * The keys a resource sets: IPv4 forwarding of each interface and, with ipv6, IPv6 force_forwarding of
+ * each (per-device; also state without a method, made before there was a choice) or the global switch.
+ */
+export function forwardingKeys(inputs: { interfaces: string[]; ipv6?: boolean; ipv6Method?: Ipv6ForwardingMethod }): string[] {
+    const global = inputs.ipv6 && inputs.ipv6Method === "global";
+    return [
+        ...inputs.interfaces.flatMap((device) => [
+            deviceSysctl("ipv4", device, "forwarding"),
+            ...(inputs.ipv6 && !global ? [deviceSysctl("ipv6", device, "force_forwarding")] : []),
+        ]),
+        ...(global ? [globalForwardingKey] : []),
+    ];
 }
 
 export const forwardingLedgerDir = "/run/egress-xdp/forwarding";
@@ -112,8 +142,13 @@ export interface IpForwardingArgs {
     netns?: pulumi.Input<string>;
     /** The devices forwarded packets enter by: the bridge (outbound) and the uplink (replies). */
     interfaces: pulumi.Input<pulumi.Input<string>[]>;
-    /** Forward IPv6 too (force_forwarding, Linux 6.17+); default false. */
+    /** Forward IPv6 too; default false. */
     ipv6?: pulumi.Input<boolean>;
+    /**
+     * How: "per-device" (default; force_forwarding of each interface, Linux 6.17+) or "global"
+     * (net.ipv6.conf.all.forwarding, with accept_ra=2 where RAs were accepted; restored exactly).
+     */
+    ipv6Method?: pulumi.Input<Ipv6ForwardingMethod>;
     /** The wanted value of every key; default true. */
     enabled?: pulumi.Input<boolean>;
     /** Values whose change re-applies the settings, e.g. the bridge's ifindex: a re-created bridge starts with forwarding off. */
@@ -124,6 +159,7 @@ export interface IpForwardingInputs {
     netns?: string;
     interfaces: string[];
     ipv6: boolean;
+    ipv6Method: Ipv6ForwardingMethod;
     enabled: boolean;
     triggers?: unknown[];
     owner: string;
@@ -140,6 +176,7 @@ export const ipForwardingProperties = describeProperties<IpForwardingInputs, IpF
     netns: { change: "replace", check: netnsNameProblem },
     interfaces: { change: "update", check: unorderedList(interfaceNameProblem), required: true },
     ipv6: { change: "update", check: booleanProblem, default: false },
+    ipv6Method: { change: "update", check: ipv6ForwardingMethodProblem, default: "per-device" },
     enabled: { change: "update", check: booleanProblem, default: true },
     triggers: { change: "update" },
     owner: {},
@@ -166,15 +203,17 @@ async function readKeys(ctx: RunContext, keys: string[]): Promise<Record<string,
     return values;
 }
 
-/** Why a key the inputs need cannot be set: its device is missing, or this kernel lacks force_forwarding. */
+/** Why a key the inputs need cannot be set: its device is missing, IPv6 is off, or this kernel lacks force_forwarding. */
 async function missingKeyProblem(ctx: RunContext, key: string): Promise<string> {
+    if (key === globalForwardingKey) return "IPv6 is disabled in this namespace or kernel (no /proc/sys/net/ipv6/conf/all)";
     const device = key.split(".")[3].replace(/\//g, ".");
     const deviceThere = (await run(ctx, ["ip", "link", "show", "dev", device], { allowFailure: true })).exitCode === 0;
     if (!deviceThere) return `device ${device} does not exist; create it first (make this resource depend on it)`;
     const release = (await run(ctx, ["uname", "-r"])).stdout.trim();
     return `this kernel (${release}) has no ${sysctlFile(key)}: forwarding IPv6 through single devices needs ` +
-        "net.ipv6.conf.<dev>.force_forwarding (Linux 6.17+). Upgrade the kernel, or leave the IPv6 addresses unset " +
-        "(net.ipv6.conf.all.forwarding=1 would make the host ignore router advertisements)";
+        "net.ipv6.conf.<dev>.force_forwarding (Linux 6.17+). Use ipv6Method global (EgressXdp: ipv6Forwarding global " +
+        "or auto), which turns on net.ipv6.conf.all.forwarding with accept_ra=2 where router advertisements are " +
+        "accepted, restored on delete; or upgrade the kernel, or leave the IPv6 addresses unset";
 }
 
 /** Joins the namespace's ledgers and sets the wanted values; returns the values found before (see previousForwarding). */
@@ -186,12 +225,16 @@ async function applyForwarding(inputs: IpForwardingInputs): Promise<Record<strin
         if (!(key in found)) throw new Error(`${ctx.resource}: cannot set ${key}: ${await missingKeyProblem(ctx, key)}`);
     }
     const wanted: SysctlValue = inputs.enabled ? "1" : "0";
+    // The global switch's side effects are planned (and recorded with the claim) before it is written.
+    const globalSwitch = keys.includes(globalForwardingKey) && found[globalForwardingKey] !== wanted
+        ? planGlobalSwitch(await readIpv6Confs(ctx), wanted, true) : undefined;
     const previous: Record<string, SysctlValue> = {};
     let conflict: { key: string; owner: string } | undefined;
     changeLedgers(forwardingLedgerPath(inputs.netns), (ledgers) => {
         const claimed = { ...ledgers };
         for (const key of keys) {
-            const claim = claimForwarding(ledgers[key], inputs.owner, found[key], wanted);
+            const rewritten = key === globalForwardingKey ? globalSwitch?.rewritten : undefined;
+            const claim = claimForwarding(ledgers[key], inputs.owner, found[key], wanted, rewritten);
             if (claim.conflict) {
                 conflict = { key, owner: claim.conflict };
                 return ledgers;
@@ -206,18 +249,23 @@ async function applyForwarding(inputs: IpForwardingInputs): Promise<Record<strin
             `${wanted === "1" ? "0" : "1"}; nothing was changed. Make both resources want the same value.`);
     }
     // Only values that differ are written: a write of 1 turns LRO off even where forwarding was on.
-    for (const key of keys.filter((k) => found[k] !== wanted)) await run(ctx, ["sysctl", "-q", "-w", `${key}=${wanted}`]);
+    for (const key of keys.filter((k) => found[k] !== wanted)) {
+        if (key === globalForwardingKey) await switchGlobalForwarding(ctx, globalSwitch!, wanted);
+        else await run(ctx, ["sysctl", "-q", "-w", `${key}=${wanted}`]);
+    }
     return previous;
 }
 
 /** Leaves the ledgers of `keys`, restoring each key this holder was the last to hold (where its device still is). */
 async function releaseKeys(props: IpForwardingOutputs, keys: string[]): Promise<void> {
     const restore: Record<string, SysctlValue> = {};
+    let rewritten: Record<string, string> = {};
     changeLedgers(forwardingLedgerPath(props.netns), (ledgers) => {
         const released = { ...ledgers };
         for (const key of keys) {
             const release = releaseForwarding(ledgers[key], props.owner, props.previous[key] ?? "0");
             if (release.restore !== undefined && key in props.previous) restore[key] = release.restore;
+            if (key === globalForwardingKey) rewritten = release.rewritten ?? {};
             if (release.ledger) released[key] = release.ledger;
             else delete released[key];
         }
@@ -226,7 +274,9 @@ async function releaseKeys(props: IpForwardingOutputs, keys: string[]): Promise<
     const ctx = context(props);
     const present = await readKeys(ctx, Object.keys(restore));
     for (const [key, value] of Object.entries(restore)) {
-        if (key in present && present[key] !== value) await run(ctx, ["sysctl", "-q", "-w", `${key}=${value}`]);
+        // The switch's rewritten values go back even when it is found as it was (someone turned it off).
+        if (key === globalForwardingKey) await restoreGlobalForwarding(ctx, value, rewritten);
+        else if (key in present && present[key] !== value) await run(ctx, ["sysctl", "-q", "-w", `${key}=${value}`]);
     }
 }
 

@@ -115,8 +115,9 @@ export async function readFeatures(ctx: RunContext, dev: string): Promise<Featur
     return parseEthtoolFeatures((await run(ctx, ethtoolFeaturesArgv(dev))).stdout);
 }
 
-async function applySettings(ctx: RunContext, dev: string, settings: [string, boolean][]): Promise<Features> {
-    if (settings.length > 0) await run(ctx, ethtoolSetArgv(dev, settings));
+async function applySettings(ctx: RunContext, dev: string, settings: [string, boolean][], features: Features): Promise<Features> {
+    if (settings.length === 0) return features;
+    await run(ctx, ethtoolSetArgv(dev, settings));
     return readFeatures(ctx, dev);
 }
 
@@ -138,9 +139,9 @@ export async function manageOffloads(
     if (mode === "native") {
         const plan = planOffloads(nativeOffloads, features, recorded);
         record(plan.changes);
-        return { offloads: effectiveOffloads(await applySettings(ctx, dev, plan.settings)), offloadChanges: plan.changes };
+        return { offloads: effectiveOffloads(await applySettings(ctx, dev, plan.settings, features)), offloadChanges: plan.changes };
     }
-    const after = await applySettings(ctx, dev, planRestore(recorded, features));
+    const after = await applySettings(ctx, dev, planRestore(recorded, features), features);
     record([]);
     return { offloads: effectiveOffloads(after), offloadChanges: [] };
 }

@@ -20,7 +20,7 @@ export interface SingleLinkSpec<Inputs extends LinkInputs, Outputs extends Input
     /** The command that adds the link. */
     addArgv(name: string): string[];
     /** Runs once right after the link is added or adopted, before the settings are applied. */
-    afterAdd?(ctx: RunContext, link: LinkState): Promise<void>;
+    afterAdd?(ctx: RunContext, inputs: Inputs): Promise<void>;
     properties: Description<Inputs, Outputs>;
     /** The settings the inputs ask for. */
     settings(inputs: Inputs): LinkSettings;
@@ -54,7 +54,7 @@ export function singleLinkProvider<Inputs extends LinkInputs, Outputs extends In
             } else {
                 await markLink(ctx, inputs.name, inputs.owner);
             }
-            await spec.afterAdd?.(ctx, await readExistingLink(ctx, inputs.name));
+            await spec.afterAdd?.(ctx, inputs);
             return { id: qualifiedId(inputs.netns, inputs.name), outs: await configure(ctx, inputs) };
         },
 

@@ -346,9 +346,8 @@ function pinnedMapsOf(pinDir: string | undefined, maps: MapInfo[]): Record<strin
 }
 
 /** The outputs for our program as the kernel reports it. */
-async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState, offload: OffloadState):
-    Promise<XdpAttachmentOutputs> {
-    const maps = await programMaps(ctx, xdp.progId);
+async function observe(ctx: RunContext, inputs: XdpAttachmentInputs, xdp: XdpState, offload: OffloadState,
+    maps: MapInfo[]): Promise<XdpAttachmentOutputs> {
     return {
         ...inputs, progId: xdp.progId, tag: xdp.tag, progName: xdp.name, effectiveMode: xdp.mode,
         programView: programViewOf(xdp.mode), ...offload,
@@ -373,8 +372,9 @@ async function settle(ctx: RunContext, inputs: XdpAttachmentInputs, recorded: Of
     }
     const offload = await manageOffloads(ctx, inputs.interface, xdp.mode, recorded,
         (offloadChanges) => writeNote(attachNote(inputs), { owner: inputs.owner, progId: xdp.progId, offloadChanges }));
-    if (inputs.maps) await applyFills(ctx, inputs.maps, await programMaps(ctx, xdp.progId));
-    return observe(ctx, inputs, xdp, offload);
+    const maps = await programMaps(ctx, xdp.progId);
+    if (inputs.maps) await applyFills(ctx, inputs.maps, maps);
+    return observe(ctx, inputs, xdp, offload, maps);
 }
 
 /** The offload state as it is now, with the changes recorded earlier; read and refresh change nothing. */
@@ -449,7 +449,8 @@ export const xdpAttachmentProvider: pulumi.dynamic.ResourceProvider = {
         if (!xdp) return {};
         const offload = await currentOffloads(ctx, props);
         return {
-            id, props: xdp.progId === props.progId ? await observe(ctx, props, xdp, offload) : foreignOutputs(props, xdp, offload),
+            id, props: xdp.progId === props.progId
+                ? await observe(ctx, props, xdp, offload, await programMaps(ctx, xdp.progId)) : foreignOutputs(props, xdp, offload),
         };
     },
 

@@ -26,6 +26,8 @@ interface BadInput {
 
 const set = (values: Record<string, string | string[] | null>) => () => values;
 
+const ipv6Pair = { outerAddress6: "fd00:e0::1/64", innerAddress6: "fd00:e0::2/64" };
+
 const badInputs: BadInput[] = [
     // Names: length, characters a shell or iproute2 would read as syntax, the same name twice.
     { name: "bridge name of 16 characters", key: "bridge", config: set({ bridge: "br_0123456789abc" }) },
@@ -83,6 +85,7 @@ const badInputs: BadInput[] = [
     },
     { name: "xdpMode that does not exist", key: "xdpMode", config: set({ xdpMode: "turbo" }) },
     { name: "forwardAccept that is no choice", key: "forwardAccept", config: set({ forwardAccept: "sometimes" }) },
+    { name: "ipv6Forwarding that is no method", key: "ipv6Forwarding", config: set({ ...ipv6Pair, ipv6Forwarding: "all" }) },
     { name: "dropPrefixes for a program without a drop-list", key: "dropPrefixes", config: set({ dropPrefixes: ["198.19.1.0/24"] }) },
 ];
 

@@ -1,6 +1,7 @@
 // Issue 13, dual stack: the root program with IPv6 addresses, through the real engine, in a lab whose
 // upstream answers on 2001:db8::/32 and advertises itself as the uplink's IPv6 default router (radvd).
 import { expect } from "chai";
+import { plannedOps, expectPlan } from "../helpers/converge";
 import { defaultRouteFromRa, inNs } from "../helpers/lab";
 import { eventually } from "../helpers/kernel-suite";
 import { forwardingSysctls, iptablesTableSave, routesOf } from "../helpers/snapshot";
@@ -51,6 +52,51 @@ describe("EgressXdp dual stack (engine, root tier, IPv6 lab)", function () {
         await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
         await s.engine.pulumi(["destroy", "--yes"]);
         expect(await ipv6State(), "ip6tables, forwarding sysctls and IPv6 routes after destroy").to.deep.equal(before);
+    });
+
+    it("ipv6Forwarding global (kernels without force_forwarding): traffic flows, the RA route stays up and after destroy, a change of method converges in place", async function () {
+        const fresh = await ipv6State();
+        // lo made an IPv6 router by hand before the stack: that write purges RA routes (accept_ra 1), so the
+        // uplink's is waited for again. egress-xdp's switch rewrites lo's forwarding; destroy must put it back.
+        await inNs(lab().host, ["sysctl", "-q", "-w", "net.ipv6.conf.lo.forwarding=1"]);
+        expect(await eventually(() => defaultRouteFromRa(lab().host), 15000)).to.equal(true);
+        const before = await ipv6State();
+        const s = await stack("glob", { ...ipv6Config, ipv6Forwarding: "global" });
+        await s.engine.pulumi(["up", "--yes"]);
+
+        expect(await sysctl("net.ipv6.conf.all.forwarding")).to.equal("1");
+        expect(await sysctl("net.ipv6.conf.uplink0.accept_ra"), "the uplink takes RAs although it forwards").to.equal("2");
+        for (const dev of ["br_1", "uplink0"]) expect(await sysctl(`net.ipv6.conf.${dev}.force_forwarding`), dev).to.equal("0");
+        expect(await defaultRouteFromRa(lab().host), "the uplink's RA default route survived the switch").to.equal(true);
+        expect(await s.ping(v6().serverAddress, 5), "ICMPv6 to the upstream").to.equal(true);
+        const exchange = await tcpExchange(lab().upstream, v6().serverAddress, s.namespace, "hello by the global switch");
+        expect(exchange.received).to.equal("hello by the global switch");
+        expect(exchange.peerAddress, "NAT66").to.equal(v6().uplinkAddress);
+        await inNs(lab().host, ["ip", "-6", "route", "del", "default", "proto", "ra"]);
+        expect(await eventually(() => defaultRouteFromRa(lab().host), 15000), "RA route learnt again while up").to.equal(true);
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
+        await s.engine.pulumi(["refresh", "--yes", "--expect-no-changes"]);
+
+        // global -> per-device: IpForwarding updated in place; the switch and accept_ra go back, force_forwarding on.
+        s.edit({ ...s.config, ipv6Forwarding: "per-device" });
+        expectPlan(await plannedOps(s), { "ip-forward": "update" }, "ipv6Forwarding global -> per-device");
+        await s.engine.pulumi(["up", "--yes", "--skip-preview"]);
+        expect(await sysctl("net.ipv6.conf.all.forwarding")).to.equal("0");
+        expect(await sysctl("net.ipv6.conf.uplink0.accept_ra")).to.equal("1");
+        expect(await sysctl("net.ipv6.conf.lo.forwarding"), "the hand-made router again").to.equal("1");
+        for (const dev of ["br_1", "uplink0"]) expect(await sysctl(`net.ipv6.conf.${dev}.force_forwarding`), dev).to.equal("1");
+        expect(await s.ping(v6().serverAddress, 3), "ICMPv6 per device, at once after up").to.equal(true);
+        await s.engine.pulumi(["preview", "--expect-no-changes"]);
+
+        // And back, then destroy: the sysctls and IPv6 routes exactly as before the stack.
+        s.edit({ ...s.config, ipv6Forwarding: "global" });
+        await s.engine.pulumi(["up", "--yes"]);
+        expect(await s.ping(v6().serverAddress, 3), "ICMPv6 by the switch again").to.equal(true);
+        await s.engine.pulumi(["destroy", "--yes"]);
+        expect(await defaultRouteFromRa(lab().host), "the RA route survived destroy").to.equal(true);
+        expect(await ipv6State(), "ip6tables, forwarding and accept_ra sysctls (all, default, per device), IPv6 routes").to.deep.equal(before);
+        await inNs(lab().host, ["sysctl", "-q", "-w", "net.ipv6.conf.lo.forwarding=0"]);
+        expect(await ipv6State(), "the fresh lab").to.deep.equal(fresh);
     });
 
     it("drops an IPv6 prefix and counts it, beside an IPv4 prefix; forwardAccept always adds ip6tables rules too", async function () {

@@ -5,8 +5,9 @@ import {
 } from "../../provider/ip-forwarding";
 import { run } from "../../provider/runner";
 import { expectDiffClasses } from "../helpers/diff-classes";
-import { failureOf, useLab } from "../helpers/kernel-suite";
-import { inNs } from "../helpers/lab";
+import { eventually, failureOf, useLab } from "../helpers/kernel-suite";
+import { defaultRouteFromRa, inNs } from "../helpers/lab";
+import { forwardingSysctls } from "../helpers/snapshot";
 
 describe("IpForwarding (kernel)", function () {
     const bridge = "fwbr0";
@@ -51,7 +52,7 @@ describe("IpForwarding (kernel)", function () {
         expect(await ipForwardingProvider.read!(created.id, outs)).to.deep.equal({ id: created.id, props: outs });
 
         await expectDiffClasses(ipForwardingProvider, created.id, outs, (extra) => inputsFor({ ipv6: true, ...extra }),
-            { inPlace: { enabled: false, ipv6: false, interfaces: [bridge] }, replace: { netns: lab().upstream } },
+            { inPlace: { enabled: false, ipv6: false, ipv6Method: "global", interfaces: [bridge] }, replace: { netns: lab().upstream } },
             { deleteBeforeReplace: false });
 
         // One key turned off behind our back reads as drift, so the next up sets it again.
@@ -70,6 +71,103 @@ describe("IpForwarding (kernel)", function () {
         expect(ledgers()).to.equal(undefined);
         await ipForwardingProvider.delete!(created.id, updated);
         expect(await globals()).to.deep.equal(["0", "0", "0", "0"]);
+    });
+
+    describe("IPv6 by the global switch (ipv6Method global, for kernels without force_forwarding)", function () {
+        const fwd6 = (dev: string) => `net.ipv6.conf.${dev}.forwarding`;
+        const acceptRa = (dev: string) => `net.ipv6.conf.${dev}.accept_ra`;
+        const hasRaRoute = () => defaultRouteFromRa(lab().host);
+        /**
+         * The bridge made a router by hand before egress-xdp (IPv6 forwarding=1). That write purges the
+         * RA-learnt default routes of devices without accept_ra=2 (rt6_purge_dflt_routers), so the
+         * uplink's is waited for again: the lab as a host with one router device and a SLAAC uplink.
+         */
+        async function bridgeWasARouter(): Promise<void> {
+            await set(fwd6(bridge), "1");
+            expect(await eventually(hasRaRoute, 15000), "the uplink learnt its RA route again").to.equal(true);
+        }
+
+        it("turns all.forwarding on with accept_ra=2 where RAs were accepted: the RA route stays; delete restores every IPv6 conf exactly", async function () {
+            await bridgeWasARouter();
+            const before = await forwardingSysctls(lab().host);
+            const created = await ipForwardingProvider.create!(inputsFor({ ipv6: true, ipv6Method: "global" }));
+            const outs = created.outs as IpForwardingOutputs;
+            const keys = [v4(bridge), v4("uplink0"), "net.ipv6.conf.all.forwarding"];
+            expect(outs).to.deep.include({
+                previous: Object.fromEntries(keys.map((key) => [key, "0"])), current: Object.fromEntries(keys.map((key) => [key, "1"])),
+            });
+            expect(await hasRaRoute(), "the uplink's RA default route survived the switch").to.equal(true);
+            // The switch rewrote default's and every device's forwarding; RAs stay on where they were accepted.
+            for (const conf of ["default", "lo", "uplink0", bridge]) expect(await value(fwd6(conf)), conf).to.equal("1");
+            for (const conf of ["default", "lo", "uplink0"]) expect(await value(acceptRa(conf)), conf).to.equal("2");
+            expect(await value(acceptRa(bridge)), "a router already, which ignored RAs: left so").to.equal("1");
+            expect(await value(v6(bridge)), "no force_forwarding").to.equal("0");
+            expect(ledgers()!["net.ipv6.conf.all.forwarding"]).to.deep.equal({
+                original: "0", holders: { "test/fwd-a": "1" },
+                rewritten: {
+                    [fwd6("default")]: "0", [acceptRa("default")]: "1", [fwd6("lo")]: "0", [acceptRa("lo")]: "1",
+                    [fwd6("uplink0")]: "0", [acceptRa("uplink0")]: "1", [fwd6(bridge)]: "1",
+                },
+            });
+            expect(await ipForwardingProvider.read!(created.id, outs)).to.deep.equal({ id: created.id, props: outs });
+
+            // The uplink still takes router advertisements: a removed RA route comes back.
+            await inNs(lab().host, ["ip", "-6", "route", "del", "default", "proto", "ra"]);
+            expect(await eventually(hasRaRoute, 15000), "RA route learnt again while forwarding").to.equal(true);
+
+            await ipForwardingProvider.delete!(created.id, outs);
+            // Restoring the bridge's forwarding=1 purges RA routes where accept_ra is not 2: accept_ra goes back last.
+            expect(await hasRaRoute(), "the RA route survived the restore").to.equal(true);
+            expect(await forwardingSysctls(lab().host), "every IPv6 and IPv4 forwarding conf as before").to.deep.equal(before);
+            expect(await value(fwd6(bridge)), "the hand-made router stays one").to.equal("1");
+            expect(ledgers()).to.equal(undefined);
+        });
+
+        it("is held by two stacks and turned off by the last; force_forwarding of a per-device holder survives it", async function () {
+            const before = await forwardingSysctls(lab().host);
+            const first = await ipForwardingProvider.create!(inputsFor({ ipv6: true, ipv6Method: "global" }));
+            const second = await ipForwardingProvider.create!(inputsFor({ owner: "test/fwd-b", interfaces: ["uplink0"], ipv6: true, ipv6Method: "global" }));
+            expect((second.outs as IpForwardingOutputs).previous, "joined a switch that was on").to.deep.include({ "net.ipv6.conf.all.forwarding": "1" });
+            const perDevice = await ipForwardingProvider.create!(inputsFor({ owner: "test/fwd-c", interfaces: [bridge], ipv6: true }));
+            expect(await value(v6(bridge))).to.equal("1");
+
+            await ipForwardingProvider.delete!(first.id, first.outs);
+            expect(await value("net.ipv6.conf.all.forwarding"), "still held by the second").to.equal("1");
+            expect(await value(acceptRa("uplink0"))).to.equal("2");
+            expect(await hasRaRoute()).to.equal(true);
+
+            await ipForwardingProvider.delete!(second.id, second.outs);
+            expect(await value("net.ipv6.conf.all.forwarding")).to.equal("0");
+            expect(await value(acceptRa("uplink0"))).to.equal("1");
+            // Writing all.forwarding=0 clears every force_forwarding (6.17+); the per-device holder's is set again.
+            expect(await value(v6(bridge)), "the per-device holder still forwards").to.equal("1");
+            expect(await hasRaRoute()).to.equal(true);
+
+            await ipForwardingProvider.delete!(perDevice.id, perDevice.outs);
+            expect(await forwardingSysctls(lab().host)).to.deep.equal(before);
+            expect(ledgers()).to.equal(undefined);
+        });
+
+        it("changes method in place, each update restoring what the old method changed", async function () {
+            const before = await forwardingSysctls(lab().host);
+            const created = await ipForwardingProvider.create!(inputsFor({ ipv6: true }));
+            const global = inputsFor({ ipv6: true, ipv6Method: "global" });
+            expect(await ipForwardingProvider.diff!(created.id, created.outs, global)).to.deep.include({ changes: true, replaces: [] });
+            const toGlobal = (await ipForwardingProvider.update!(created.id, created.outs, global)).outs as IpForwardingOutputs;
+            expect(await value("net.ipv6.conf.all.forwarding")).to.equal("1");
+            for (const dev of [bridge, "uplink0"]) expect(await value(v6(dev)), dev).to.equal("0");
+            expect(Object.keys(toGlobal.previous).sort()).to.deep.equal([v4(bridge), v4("uplink0"), "net.ipv6.conf.all.forwarding"].sort());
+            expect(await hasRaRoute()).to.equal(true);
+
+            const perDevice = inputsFor({ ipv6: true, ipv6Method: "per-device" });
+            const back = (await ipForwardingProvider.update!(created.id, toGlobal, perDevice)).outs as IpForwardingOutputs;
+            expect(await value("net.ipv6.conf.all.forwarding")).to.equal("0");
+            expect(await value(acceptRa("uplink0"))).to.equal("1");
+            for (const dev of [bridge, "uplink0"]) expect(await value(v6(dev)), dev).to.equal("1");
+            await ipForwardingProvider.delete!(created.id, back);
+            expect(await forwardingSysctls(lab().host)).to.deep.equal(before);
+            expect(await hasRaRoute()).to.equal(true);
+        });
     });
 
     it("restores a device found with forwarding on to on, and one found off to off", async function () {

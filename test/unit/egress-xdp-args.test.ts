@@ -1,6 +1,8 @@
 import { expect } from "chai";
 import * as path from "path";
-import { ResolvedArgs, argProblems, egressXdpDefaults, forwardChainAcceptsAll, programMaps } from "../../components/egress-xdp-args";
+import {
+    ResolvedArgs, argProblems, egressXdpDefaults, forwardChainAcceptsAll, ipv6ForwardingMethod, ipv6ForwardingProblem, programMaps,
+} from "../../components/egress-xdp-args";
 import { projectRoot } from "../../lab/engine";
 
 /** The problems of args as EgressXdp resolves them: defaults filled in, xdpProgram absolute. */
@@ -45,6 +47,21 @@ describe("EgressXdp arg checks (no host needed)", function () {
     it("accepts forwardAccept auto, always, never, true and false, and refuses anything else", function () {
         for (const choice of ["auto", "always", "never", true, false]) expect(problems({ forwardAccept: choice })).to.deep.equal([]);
         expect(problems({ forwardAccept: "yes" })).to.deep.equal(["forwardAccept"]);
+    });
+
+    it("accepts ipv6Forwarding auto, per-device and global; auto is per-device only where the kernel has force_forwarding", function () {
+        for (const choice of ["auto", "per-device", "global"]) expect(problems({ ipv6Forwarding: choice })).to.deep.equal([]);
+        expect(problems({ ipv6Forwarding: "all" })).to.deep.equal(["ipv6Forwarding"]);
+        expect(egressXdpDefaults.ipv6Forwarding).to.equal("auto");
+        expect(ipv6ForwardingMethod("auto", true)).to.equal("per-device");
+        expect(ipv6ForwardingMethod("auto", false), "a 6.1 kernel (Debian 12)").to.equal("global");
+        expect(ipv6ForwardingMethod("per-device", false), "refused at up, with what to do").to.equal("per-device");
+        expect(ipv6ForwardingMethod("global", true)).to.equal("global");
+        // per-device on such a kernel is refused at preview (hostProblems), saying what to use instead.
+        expect(ipv6ForwardingProblem("per-device", false)).to.match(/force_forwarding \(Linux 6\.17\+\).*use global .* or auto/);
+        for (const [choice, has] of [["per-device", true], ["auto", false], ["global", false]] as const) {
+            expect(ipv6ForwardingProblem(choice, has), `${choice} ${has}`).to.equal(undefined);
+        }
     });
 
     it("names every bad arg at once, and skips the ones not known yet (Outputs)", function () {
