@@ -2,7 +2,7 @@
 // no shell) inside a lab host, plus the one line a fresh namespace needs that the seed's host already
 // had (ip_forward=1). Used as the baseline of the latency, throughput and control-plane benchmarks.
 import { mkdtempSync, rmdirSync } from "fs";
-import { tmpdir } from "os";
+import { cpus, tmpdir } from "os";
 import * as path from "path";
 import { Lab } from "../lab/host";
 import { xdpAttachArgv, xdpDetachArgv } from "../provider/bpf";
@@ -120,4 +120,19 @@ export async function detachRecipeXdp(lab: Lab, recipe: Recipe, mode: AttachMode
 /** GRO on the veth end that receives the namespace's traffic (off by default on a veth). */
 export async function setRecipeGro(lab: Lab, recipe: Recipe, on: boolean): Promise<void> {
     await run({ ...ctx, netns: lab.host }, ["ethtool", "-K", recipe.vethOuter, "gro", on ? "on" : "off"]);
+}
+
+/** A hex CPU mask of every CPU of the machine, as sysfs takes it (e.g. "3" for two). */
+export function allCpusMask(count = cpus().length): string {
+    return ((1n << BigInt(count)) - 1n).toString(16);
+}
+
+/**
+ * RPS on the veth end that receives the namespace's traffic: after the program and GRO, the rest of the path
+ * (bridge, NAT, uplink) runs on the CPU the flow hashes to among `mask` ("0": off, the default).
+ */
+export async function setRecipeRps(lab: Lab, recipe: Recipe, mask: string): Promise<void> {
+    // sysfs shows the devices of the namespace that mounted it: `ip netns exec` mounts the lab host's.
+    await run(ctx, ["ip", "netns", "exec", lab.host, "tee", `/sys/class/net/${recipe.vethOuter}/queues/rx-0/rps_cpus`],
+        { input: mask });
 }

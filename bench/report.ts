@@ -85,6 +85,7 @@ export function ratioToBaseline(row: ThroughputResult, baseline: ThroughputResul
 /** The labels of the native-mode rows the goals of issue 11 compare. */
 export const recipeNativeLabel = "hand-built recipe + XDP, native";
 export const recipeNativeGroLabel = "hand-built recipe + XDP, native, GRO on veth_1a by hand";
+export const recipeNativeGroRpsLabel = "hand-built recipe + XDP, native, GRO and RPS on veth_1a by hand";
 const isEgressNative = (t: ThroughputResult) => t.label.startsWith("egress-xdp, native");
 
 /** Bytes per program call of a row, when its program's TCP counters were read. */
@@ -462,7 +463,8 @@ function modesText(results: BenchResults): string {
   ${changed}): GRO re-aggregates the segments *after* the program, so the program's view is unchanged and the
   rest of the path handles one super-packet per ~64 kB again: ${ratio(native)} of the baseline,
   ${ratio(native, recipeNative)} the recipe in native mode (the recipe with GRO set by hand:
-  ${ratio(row((t) => t.label === recipeNativeGroLabel))}). A switch to generic mode and \`destroy\` put GRO back as
+  ${ratio(row((t) => t.label === recipeNativeGroLabel))}; with RPS on veth_1a too, which moves the bridge, NAT and uplink
+  to the CPU the flow hashes to: ${ratio(row((t) => t.label === recipeNativeGroRpsLabel))}). A switch to generic mode and \`destroy\` put GRO back as
   it was found; a host where it was on already is left alone. What stays is the per-segment cost before GRO: the
   sender's software segmentation, the copy and one program call per segment.
 - **generic** (\`xdpgeneric\`, XDP on the socket buffer; **the default**): TSO stays on, so the program runs once
@@ -497,7 +499,8 @@ stream of 2 s, A/B interleaved with a no-XDP run each round; the machine was sha
 
 Later, the same way but in pairs: the setting against GRO alone back to back, 2 s each, in ABBA order (the
 machine was busier still, load average 2–9, so only the ratio within a pair means anything; an A/A pair of GRO
-alone against itself shows the noise):
+alone against itself shows the noise). RPS can only pay where a core is free, which a busy machine never has: it has
+a row of its own in the table above, measured with the rest on the benchmark's machine.
 
 | setting on top of GRO on veth_1a | pairs | ratio to GRO alone, median (range) | median Gbit/s per set of pairs (GRO alone) | kept |
 | --- | --- | --- | --- | --- |

@@ -20,10 +20,12 @@ import { describeMachine, loadAverage } from "./machine";
 import { stopAll, startInNetns } from "./processes";
 import { measureProgramCost } from "./program-cost";
 import {
-    Recipe, attachRecipeXdp, detachRecipeXdp, forwardAcceptCommands, recipe6Commands, recipeAddresses6, recipeCommands, recipeOf,
-    recipeTeardownCommands, runCommands, setRecipeGro,
+    Recipe, allCpusMask, attachRecipeXdp, detachRecipeXdp, forwardAcceptCommands, recipe6Commands, recipeAddresses6, recipeCommands, recipeOf,
+    recipeTeardownCommands, runCommands, setRecipeGro, setRecipeRps,
 } from "./recipe";
-import { BenchResults, BenchSettings, recipeNativeGroLabel, recipeNativeLabel, renderReport } from "./report";
+import {
+    BenchResults, BenchSettings, recipeNativeGroLabel, recipeNativeGroRpsLabel, recipeNativeLabel, renderReport,
+} from "./report";
 import { renderLatencyPlot } from "./plot";
 import { measureScale, newScaleStack } from "./scale";
 import { ThroughputCase, measureThroughput } from "./throughput";
@@ -179,8 +181,8 @@ async function measureControlPlane(settings: BenchSettings, make: ReturnType<typ
     return { timings, main };
 }
 
-/** The recipe's veth_1a: no program, or the program in a mode, optionally with GRO on. */
-type RecipeState = { mode: AttachMode | "none"; gro: boolean };
+/** The recipe's veth_1a: no program, or the program in a mode, optionally with GRO (and RPS) on. */
+type RecipeState = { mode: AttachMode | "none"; gro: boolean; rps?: boolean };
 
 function recipeSwitch(lab: Lab, recipe: Recipe, objectPath: string) {
     let state: RecipeState = { mode: "none", gro: false };
@@ -191,6 +193,7 @@ function recipeSwitch(lab: Lab, recipe: Recipe, objectPath: string) {
             if (wanted.mode !== "none") await attachRecipeXdp(lab, recipe, wanted.mode, objectPath);
         }
         if (wanted.gro !== state.gro) await setRecipeGro(lab, recipe, wanted.gro);
+        if (!!wanted.rps !== !!state.rps) await setRecipeRps(lab, recipe, wanted.rps ? allCpusMask() : "0");
         state = wanted;
     };
 }
@@ -290,6 +293,7 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
         recipeCase("hand-built recipe + XDP, generic", { mode: "generic", gro: false }),
         recipeCase(recipeNativeLabel, { mode: "native", gro: false }),
         recipeCase(recipeNativeGroLabel, { mode: "native", gro: true }),
+        recipeCase(recipeNativeGroRpsLabel, { mode: "native", gro: true, rps: true }),
         egressOtherCase,
         { label: "direct (lab host, no extra hop)", clientNetns: stackLab.host, server: stackLab.serverAddress },
         // In the same rounds: IPv6, its baseline (the recipe with its IPv6 lines) first again.
