@@ -500,7 +500,10 @@ stream of 2 s, A/B interleaved with a no-XDP run each round; the machine was sha
 Later, the same way but in pairs: the setting against GRO alone back to back, 2 s each, in ABBA order (the
 machine was busier still, load average 2–9, so only the ratio within a pair means anything; an A/A pair of GRO
 alone against itself shows the noise). RPS can only pay where a core is free, which a busy machine never has: it has
-a row of its own in the table above, measured with the rest on the benchmark's machine.
+a row of its own in the table above, measured with the rest on the benchmark's machine. Once the machine was quieter
+(load 1.4–2.0), 12 rounds of the recipe's native mode, GRO, GRO with RPS on all CPUs and GRO again, 3 s each, gave RPS
+1.015× the mean of its round's two GRO runs (0.92–1.08; the two GRO runs 1.002× each other), GRO 2.33× the
+recipe's native mode and GRO with RPS 2.38×: within the noise, and short of 2.5× either way.
 
 | setting on top of GRO on veth_1a | pairs | ratio to GRO alone, median (range) | median Gbit/s per set of pairs (GRO alone) | kept |
 | --- | --- | --- | --- | --- |
