@@ -9,7 +9,6 @@ import * as path from "path";
 import { clangArgv } from "../provider/bpf";
 import { BpfPinDir } from "../provider/bpf-pin-dir";
 import { Bridge } from "../provider/bridge";
-import { requestDynamicProvider } from "../provider/dynamic";
 import { ForwardAccept } from "../provider/forward-accept";
 import { IpForwarding } from "../provider/ip-forwarding";
 import { Namespace } from "../provider/namespace";
@@ -22,6 +21,7 @@ import { Tap } from "../provider/tap";
 import { VethPair } from "../provider/veth-pair";
 import { XdpAttachment } from "../provider/xdp-attachment";
 import { OffloadChange, ProgramView } from "../provider/offload";
+import { requestDynamicProvider } from "../provider/plugin-start";
 import { CheckFailure, XdpMode, familyOf, subnetOf } from "../provider/validate";
 import {
     ForwardAcceptChoice, Ipv6ForwardingChoice, ResolvedArgs, argProblems, dropListMap, dropListMap6, egressXdpDefaults, forwardAcceptWanted,

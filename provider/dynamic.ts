@@ -17,21 +17,6 @@ export function withoutUndefined<T>(value: T): T {
     return value === undefined ? value : JSON.parse(JSON.stringify(value)) as T;
 }
 
-let dynamicProviderRequested = false;
-
-/**
- * Has the engine start Pulumi's dynamic-provider plugin now rather than at the first dynamic
- * resource's registration: its start (a second Node.js process loading @pulumi/pulumi, about 0.5 s)
- * then overlaps the program's own work (loading, the component's checks) instead of following it,
- * in every preview and in both runs of an `up`. An invoke makes the engine start the provider of its
- * package; the plugin answers every invoke with "unknown function", an answer nobody needs.
- */
-export function requestDynamicProvider(): void {
-    if (dynamicProviderRequested) return;
-    dynamicProviderRequested = true;
-    pulumi.runtime.invoke("pulumi-nodejs:dynamic:start", {}).catch(() => undefined);
-}
-
 /** The methods whose results go to the engine as Structs. */
 const structResults: ReadonlySet<Method> = new Set<Method>(["check", "create", "read", "update"]);
 
