@@ -96,11 +96,11 @@ const drifts6: typeof drifts = [
     },
 ];
 
-/** One drift case: apply it, refresh reports it, up repairs it, traffic to `server` flows, preview is empty. */
-function driftCases(cases: typeof drifts, options: { ipv6?: boolean; config: Record<string, string | string[]> }): void {
+/** Drift cases, recorded as figure `suite`: apply each, refresh reports it, up repairs it, traffic flows, preview is empty. */
+function driftCases(suite: string, cases: typeof drifts, options: { ipv6?: boolean; config: Record<string, string | string[]> }): void {
     const built = useBuiltObjects(["xdp_stats"]);
     const { lab, stack: labStack } = useLabStacks({ ipv6: options.ipv6 });
-    const measured = useFigures("drift", "repaired");
+    const measured = useFigures(suite, "repaired");
 
     for (const drift of cases) {
         it(`${drift.kind}: refresh reports it, up repairs it, traffic flows, preview is empty`, async function () {
@@ -130,12 +130,12 @@ function driftCases(cases: typeof drifts, options: { ipv6?: boolean; config: Rec
 
 describe("Drift: out-of-band changes reported by refresh and repaired by up (faults)", function () {
     this.timeout(180000);
-    driftCases(drifts, { config: { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] } });
+    driftCases("drift", drifts, { config: { xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24"] } });
 });
 
 describe("Drift of the IPv6 half of a dual-stack stack (faults, IPv6 lab)", function () {
     this.timeout(180000);
-    driftCases(drifts6, {
+    driftCases("drift6", drifts6, {
         ipv6: true,
         config: {
             xdpProgram: "bpf/xdp_droplist.c", dropPrefixes: ["198.19.1.0/24", "2001:db8:0:3::/64"],
