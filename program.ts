@@ -1,10 +1,13 @@
 // The egress-xdp program: one EgressXdp per stack, configured by the stack's config (one stack per
 // uplink interface), a user of the package like any other. See Pulumi.yaml for the keys and
 // README.md for the topology.
-import * as pulumi from "@pulumi/pulumi";
-import { EgressXdp, readConfig } from "egress-xdp";
+import { dynamicProviderRequested } from "egress-xdp/start";
 
 export = async () => {
+    // The dynamic-provider plugin starts while these load (egress-xdp/start).
+    await dynamicProviderRequested();
+    const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
+    const { EgressXdp, readConfig }: typeof import("egress-xdp") = require("egress-xdp");
     const egress = new EgressXdp(pulumi.getStack(), readConfig(new pulumi.Config()));
     return {
         namespace: egress.namespace, bridge: egress.bridge, tap: egress.tap, vethOuter: egress.vethOuter,
