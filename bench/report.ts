@@ -395,7 +395,7 @@ Measured by hand on this machine with \`pulumi --tracing\` and CPU profiles of t
 | --- | --- | --- | --- |
 | CLI and language host; Node.js with @pulumi/pulumi (whose runtime loads npm's arborist and typescript, which only serializing closures needs: about 0.7 s) | program run | 0.9 s | yes |
 | the program's own modules, the config checks (\`ip\`, \`iptables -S FORWARD\`, the C source's sections), the registrations (each formats a stack trace through the source maps) | program run | 0.25 s | no |
-| Pulumi's dynamic-provider plugin starting: a second Node.js process that loads @pulumi/pulumi (0.6 s with the SDK's own shim; egress-xdp's shim defers arborist and typescript); it now starts when EgressXdp begins its checks, not at the first child's registration | engine run | 0.45 s, partly hidden | no |
+| Pulumi's dynamic-provider plugin starting: a second Node.js process that loads @pulumi/pulumi (0.6 s with the SDK's own shim; egress-xdp's shim defers arborist and typescript); it now starts before the program loads its modules (\`egress-xdp/start\`), not at the first child's registration | engine run | 0.45 s, mostly hidden | no |
 | the creates along the dependency chain (namespace and bridge, veth, route and program) | up | 0.4–0.8 s | no |
 | the checks and diffs of the unchanged resources | preview | 0.1 s | no |
 
@@ -409,11 +409,12 @@ first use, not at start (\`scripts/toolchain/dynamic-provider\`; typescript too 
 per plugin start); and EgressXdp asks the engine for the plugin with a throwaway invoke before its checks
 (\`provider/plugin-start.ts\`), so the plugin's start overlaps them (preview floor + 1.05 s before, on 2026-12-01
 17:30). Fewer commands on the create path: a bridge given its MAC is pinned once, offloads already as wanted are not
-read twice, an attachment's maps are read once. Tried and not kept: sending that request before the program loads its
-modules (the program yields to the event loop, then imports @pulumi/pulumi and egress-xdp): no clear gain here (6
-previews of each: 2.8–4.0 s against 2.7–3.7 s), as the plugin's start then competes with the program's loading for the
-two cores. Most of what is left is the dynamic-provider plugin's start and the program's own loading; the plugin
-belongs to Pulumi's Node.js dynamic providers, and only a provider plugin of the project's own would remove it.`;
+read twice, an attachment's maps are read once. And the root program sends that request before it loads its modules
+(\`egress-xdp/start\`: it yields to the event loop so the request leaves, then loads @pulumi/pulumi and egress-xdp):
+in 10 previews and 5 ups interleaved with the request sent by EgressXdp, medians 2.58 s against 2.74 s and 4.39 s
+against 4.78 s (faster in 9 of 10 and 4 of 5 pairs; floor 1.94 s and 2.80 s). Most of what is left is the program's
+own loading and the plugin's start where it still shows; the plugin belongs to Pulumi's Node.js dynamic providers,
+and only a provider plugin of the project's own would remove it.`;
 
 /** How the IPv6 latency rows are measured. */
 function ipv6LatencyText(r: BenchResults): string {

@@ -60,10 +60,15 @@ export const bpfPinDirProperties = describeProperties<BpfPinDirInputs, BpfPinDir
     createdDirs: { output: true },
 }, { deleteBeforeReplace: true });
 
-/** Whether `dir` is on a bpffs (`stat -f` reports its type as bpf_fs). */
-async function onBpffs(ctx: { resource: string }, dir: string): Promise<boolean> {
-    const result = await run(ctx, ["stat", "-f", "-c", "%T", dir], { allowFailure: true });
-    return result.exitCode === 0 && result.stdout.trim() === "bpf_fs";
+const bpffsMagic = 0xcafe4a11;
+
+/** Whether `dir` is on a bpffs (its statfs type, which `stat -f` prints as bpf_fs). */
+function onBpffs(dir: string): boolean {
+    try {
+        return fs.statfsSync(dir).type === bpffsMagic;
+    } catch {
+        return false;
+    }
 }
 
 /** The note of a bpffs mount on `root` (a file name: the path's slashes become underscores). */
@@ -113,12 +118,12 @@ export function releaseBpffs(ledger: BpffsLedger | undefined, owner: string, own
 /** The ledger file of a bpffs root (its path, escaped into one file name). */
 const ledgerFile = (root: string) => path.join(runStateDir, "bpffs", `${encodeURIComponent(root)}.json`);
 
-// Creates and deletes of the BpfPinDirs in this process (an up makes all of a stack's in parallel)
-// take turns: one must not find the root unmounted while another is mounting it.
-let turns: Promise<unknown> = Promise.resolve();
-function inTurn<T>(step: () => Promise<T>): Promise<T> {
-    const result = turns.then(step);
-    turns = result.catch(() => undefined);
+// Creates and deletes of the BpfPinDirs on one root in this process (an up makes all of a stack's in
+// parallel) take turns: one must not find the root unmounted while another is mounting it.
+const turns = new Map<string, Promise<unknown>>();
+function inTurn<T>(root: string, step: () => Promise<T>): Promise<T> {
+    const result = (turns.get(root) ?? Promise.resolve()).then(step);
+    turns.set(root, result.catch(() => undefined));
     return result;
 }
 
@@ -129,7 +134,7 @@ async function cleanUp(ctx: { resource: string }, root: string, cleanup: BpffsCl
     };
     const onMount = (dir: string) => dir.startsWith(`${root}/`);
     removeEmpty(cleanup.dirs.filter(onMount));
-    if (cleanup.mounted && (await onBpffs(ctx, root))) {
+    if (cleanup.mounted && onBpffs(root)) {
         const others = fs.readdirSync(root).filter((entry) => !["progs.debug", "maps.debug"].includes(entry));
         if (others.length > 0) {
             pulumi.log.warn(`${ctx.resource}: ${root} now holds ${others.join(", ")} of others; its bpffs stays mounted`);
@@ -150,13 +155,13 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
         return bpfPinDirProperties.diff(olds, news);
     },
 
-    create: (inputs: BpfPinDirInputs) => inTurn(async () => {
+    create: (inputs: BpfPinDirInputs) => inTurn(inputs.root, async () => {
         const ctx = { resource: `BpfPinDir ${inputs.root}/${inputs.subdir}` };
         const createdDirs = missingDirs(inputs.root);
         for (const dir of createdDirs) fs.mkdirSync(dir);
         // Ours too when an interrupted create of this resource mounted it (its note names our owner).
         let mounted = readNote(mountNote(inputs.root))?.owner === inputs.owner;
-        if (!(await onBpffs(ctx, inputs.root))) {
+        if (!onBpffs(inputs.root)) {
             writeNote(mountNote(inputs.root), { owner: inputs.owner });
             await run(ctx, ["mount", "-t", "bpf", "bpf", inputs.root]);
             mounted = true;
@@ -171,16 +176,15 @@ export const bpfPinDirProvider: pulumi.dynamic.ResourceProvider = {
     }),
 
     async read(id: string, props: BpfPinDirOutputs) {
-        const ctx = { resource: `BpfPinDir ${props.path}` };
         // Gone (unmounted, removed, or a reboot): refresh forgets it and the next up makes it again.
-        if (!fs.existsSync(props.path) || !(await onBpffs(ctx, props.path))) return {};
+        if (!fs.existsSync(props.path) || !onBpffs(props.path)) return {};
         return { id, props };
     },
 
-    delete: (_id: string, props: BpfPinDirOutputs) => inTurn(async () => {
+    delete: (_id: string, props: BpfPinDirOutputs) => inTurn(props.root, async () => {
         const ctx = { resource: `BpfPinDir ${props.path}` };
         // Everything below the stack's own directory was pinned by the stack's programs.
-        if (fs.existsSync(props.path) && (await onBpffs(ctx, props.path))) fs.rmSync(props.path, { recursive: true });
+        if (fs.existsSync(props.path) && onBpffs(props.path)) fs.rmSync(props.path, { recursive: true });
         let cleanup: BpffsCleanup | undefined;
         changeLedgerFile<BpffsLedger>(ledgerFile(props.root), (ledger) => {
             const released = releaseBpffs(ledger, props.owner, { mounted: props.mounted, dirs: props.createdDirs });
