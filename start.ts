@@ -1,8 +1,10 @@
-// A program's head start on Pulumi's dynamic-provider plugin: `import { dynamicProviderRequested }
-// from "egress-xdp/start"` as its first import, and `await dynamicProviderRequested()` before it
-// loads @pulumi/pulumi's index and egress-xdp. The plugin then starts while those load (about 0.6 s)
-// instead of after them (provider/plugin-start.ts): measured 0.15 s less for a preview and for an up
-// here (docs/BENCHMARKS.md). EgressXdp asks for the plugin anyway, later.
+// A program's head start: `import { dynamicProviderRequested } from "egress-xdp/start"` as its first
+// import, and `await dynamicProviderRequested()` before it loads @pulumi/pulumi's index and egress-xdp.
+// Two things happen: the modules only closure serialization needs load at their first use, not with
+// @pulumi/pulumi (provider/defer-closure-modules.ts, about 0.7 s of CPU per program run), and Pulumi's
+// dynamic-provider plugin starts while the rest loads instead of after it (provider/plugin-start.ts;
+// EgressXdp asks for the plugin anyway, later). Measured in docs/BENCHMARKS.md, section 4.
+import "./provider/defer-closure-modules";
 import { requestDynamicProvider } from "./provider/plugin-start";
 
 requestDynamicProvider();

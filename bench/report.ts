@@ -346,7 +346,7 @@ ${controlPlaneWhy}
 ## 5. Scale
 
 \`bench/fixtures/scale\`: N EgressXdp instances in one stack (each with its own namespace, bridge, tap, veth pair, /24,
-program and bpffs, mounted by up and unmounted by destroy), fresh \`up --yes\` and \`destroy --yes\`, in one lab host. The last row repeats the largest N with
+program and pin directory, all in one bpffs that the first create mounts and the last delete unmounts), fresh \`up --yes\` and \`destroy --yes\`, in one lab host. The last row repeats the largest N with
 \`PULUMI_SKIP_CHECKPOINTS=true\` as a diagnostic only (the tool never sets it: an interrupted run would then leave
 a state that does not know what was already made).
 

@@ -315,14 +315,14 @@ async function benchmark(settings: BenchSettings, cleanup: Cleanup, command: str
     const scaleLab = await make.lab("scale");
     const scaleStack = await newScaleStack(scaleLab);
     cleanup.add("scale stack", () => scaleStack.dispose());
-    const scale = await measureScale(scaleStack.engine, settings.scaleCounts);
+    const scale = await measureScale(scaleStack, settings.scaleCounts);
     let scaleWithoutCheckpoints: BenchResults["scaleWithoutCheckpoints"];
     if (settings.scaleDiagnostic) {
         const largest = settings.scaleCounts[settings.scaleCounts.length - 1];
         step(`scale: ${largest} instances again with PULUMI_SKIP_CHECKPOINTS=true (diagnostic)`);
         const withoutCheckpoints = await newScaleStack(scaleLab, "scale-nockpt", { PULUMI_SKIP_CHECKPOINTS: "true" });
         cleanup.add("scale stack without checkpoints", () => withoutCheckpoints.dispose());
-        scaleWithoutCheckpoints = (await measureScale(withoutCheckpoints.engine, [largest]))[0];
+        scaleWithoutCheckpoints = (await measureScale(withoutCheckpoints, [largest]))[0];
     }
 
     return {

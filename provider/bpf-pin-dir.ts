@@ -63,7 +63,7 @@ export const bpfPinDirProperties = describeProperties<BpfPinDirInputs, BpfPinDir
 const bpffsMagic = 0xcafe4a11;
 
 /** Whether `dir` is on a bpffs (its statfs type, which `stat -f` prints as bpf_fs). */
-function onBpffs(dir: string): boolean {
+export function onBpffs(dir: string): boolean {
     try {
         return fs.statfsSync(dir).type === bpffsMagic;
     } catch {
