@@ -393,7 +393,7 @@ Measured by hand on this machine with \`pulumi --tracing\` and CPU profiles of t
 
 | cost | per | about | the floor pays it too |
 | --- | --- | --- | --- |
-| CLI and language host; Node.js with @pulumi/pulumi (whose runtime loads npm's arborist and typescript, which only serializing closures needs: about 0.7 s) | program run | 0.9 s | yes |
+| CLI and language host; Node.js with @pulumi/pulumi (whose runtime loads npm's arborist and typescript, which only serializing closures needs: about 0.7 s, which the floor pays and egress-xdp's program no longer does, see below) | program run | 0.9 s (egress-xdp: 0.2 s) | yes |
 | the program's own modules, the config checks (\`ip\`, \`iptables -S FORWARD\`, the C source's sections), the registrations (each formats a stack trace through the source maps) | program run | 0.25 s | no |
 | Pulumi's dynamic-provider plugin starting: a second Node.js process that loads @pulumi/pulumi (0.6 s with the SDK's own shim; egress-xdp's shim defers arborist and typescript); it now starts before the program loads its modules (\`egress-xdp/start\`), not at the first child's registration | engine run | 0.45 s, mostly hidden | no |
 | the creates along the dependency chain (namespace and bridge, veth, route and program) | up | 0.4–0.8 s | no |
@@ -412,9 +412,15 @@ per plugin start); and EgressXdp asks the engine for the plugin with a throwaway
 read twice, an attachment's maps are read once. And the root program sends that request before it loads its modules
 (\`egress-xdp/start\`: it yields to the event loop so the request leaves, then loads @pulumi/pulumi and egress-xdp):
 in 10 previews and 5 ups interleaved with the request sent by EgressXdp, medians 2.58 s against 2.74 s and 4.39 s
-against 4.78 s (faster in 9 of 10 and 4 of 5 pairs; floor 1.94 s and 2.80 s). Most of what is left is the program's
-own loading and the plugin's start where it still shows; the plugin belongs to Pulumi's Node.js dynamic providers,
-and only a provider plugin of the project's own would remove it.`;
+against 4.78 s (faster in 9 of 10 and 4 of 5 pairs; floor 1.94 s and 2.80 s). Since 2026-12-01 22:40
+\`egress-xdp/start\` also has arborist and typescript load at their first use in the program itself
+(\`provider/defer-closure-modules.ts\`, which the plugin's shim preloads too): @pulumi/pulumi's index then loads
+without them, and a program that serializes no closure never loads them. With it, in 5 interleaved cycles, up
+was floor + 0.82 s and an unchanged preview floor − 0.12 s (before it, floor + 2.14 s and + 0.58 s in 3 cycles the
+same hour). What is left is the creates along the dependency chain, the program's own modules and checks,
+and the plugin's start where it still shows; the plugin belongs to Pulumi's Node.js dynamic providers, and only a
+provider plugin of the project's own would remove it. A destroy does not run the program, so it gains nothing
+from this: it waits for the plugin's start and then deletes.`;
 
 /** How the IPv6 latency rows are measured. */
 function ipv6LatencyText(r: BenchResults): string {
@@ -529,6 +535,18 @@ unshared, its head is not locked (not a clone, a page-fragment head), it is line
 retransmission, and software GSO gives each segment a freshly allocated head with the payload in page fragments, so
 every TCP segment fails two of those tests whatever headroom veth_1b has (\`needed_headroom\`, which only a bridge
 port's needs raise) and whether scatter-gather is on or off.
+
+Where the time goes, on a quiet machine (2026-12-01 22:00, just booted, load 0.1; no XDP 20–22 Gbit/s): a system-wide
+\`perf record -a -g\` of 3 s of the recipe's native mode with GRO on veth_1a (6.3–7.9 Gbit/s) has one CPU busy all
+the time and the other idle a fifth of it. The busy one runs the sender and, in the softirqs its transmits raise,
+the whole path: TCP's software segmentation (\`skb_segment\`), the veth's copy of each segment
+(\`skb_pp_cow_data\`, then freeing the original), the program, GRO, the bridge, NAT, the uplink and, as the lab's
+upstream is a namespace on the same machine, the receiver's TCP; the other CPU copies the data to the receiving
+iperf3. Threaded NAPI on veth_1a, which lets the scheduler move the copy, program, GRO and forwarding to the other
+CPU, measured in the same rounds 5.3–6.3 Gbit/s against 6.3–7.9 for GRO alone (the wake-ups cost more than the
+spare CPU gives). On such a machine the no-XDP path, which hands one 64 kB super-packet to every step, gains far more
+than the per-segment one: native is then 0.3× of no XDP and 2.8× the recipe's native mode, where a busier machine
+gave 0.6–0.9× and 2.0–2.6×.
 
 ### Generic mode: what else was tried
 
