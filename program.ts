@@ -4,7 +4,8 @@
 import { dynamicProviderRequested } from "egress-xdp/start";
 
 export = async () => {
-    // The dynamic-provider plugin starts while these load (egress-xdp/start).
+    // These load without the closure-serialization modules, and the dynamic-provider plugin starts
+    // meanwhile (egress-xdp/start).
     await dynamicProviderRequested();
     const pulumi: typeof import("@pulumi/pulumi") = require("@pulumi/pulumi");
     const { EgressXdp, readConfig }: typeof import("egress-xdp") = require("egress-xdp");

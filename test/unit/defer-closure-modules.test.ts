@@ -36,9 +36,14 @@ describe("deferring the closure-serialization modules (a fresh Node.js process e
     });
 
     it("a module loaded before it is handed out as it is (ts-node loads typescript first)", () => {
-        const result = inFreshNode(`const real = require("typescript");
+        const result = inFreshNode(`${loadedNow} const real = require("typescript");
             require(${JSON.stringify(deferModule)});
-            console.log(JSON.stringify({ same: require("typescript") === real }));`);
+            const same = require("typescript") === real;
+            const before = loaded();
+            require("@npmcli/arborist");
+            console.log(JSON.stringify({ same, arboristDeferred: loaded() === before }));`);
         expect(result.same).to.equal(true);
+        // ...while one not loaded yet is still deferred: the stand-in is in place.
+        expect(result.arboristDeferred).to.equal(true);
     });
 });
