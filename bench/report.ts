@@ -506,6 +506,7 @@ stream of 2 s, A/B interleaved with a no-XDP run each round; the machine was sha
 | --- | --- | --- | --- |
 | \`rx-gro-list\` on veth_1a (fraglist GRO) | 4.09, 5.43, 5.68, 6.97 | 5.92, 7.12, 6.86, 6.21 | no |
 | threaded NAPI on veth_1a (\`/sys/class/net/veth_1a/threaded\`) | 4.10, 3.07, 4.32, 4.53 | 5.92, 7.12, 6.86, 6.21 | no: on 2 cores the NAPI thread competes with sender and receiver |
+| threaded NAPI on veth_1a and a qdisc on veth_1b (\`pfifo limit 1000\`: a full ring stops the queue instead of dropping; threaded NAPI alone dropped enough for 28,000–62,000 retransmissions in 3 s, with the qdisc 60–141), 2026-12-02, load 0.3–0.8 | 4.83, 4.84, 6.22, 5.51 | 6.38, 6.12, 5.95, 5.62 | no |
 | scatter-gather off on veth_1b (linear segments) | 6.99, 3.58, 2.56, 3.42 | 5.92, 7.12, 6.86, 6.21 | no |
 | GRO on veth_1b too (the ACKs through NAPI) | 7.21, 6.87, 3.04, 3.02 | 5.92, 7.12, 6.86, 6.21 | no |
 | \`gro_flush_timeout\` 50 µs, \`napi_defer_hard_irqs\` 2 on veth_1a | 4.89, 3.40, 1.97 | 8.07, 4.82, 3.45 | no (and it holds packets back) |
@@ -547,6 +548,17 @@ CPU, measured in the same rounds 5.3–6.3 Gbit/s against 6.3–7.9 for GRO alon
 spare CPU gives). On such a machine the no-XDP path, which hands one 64 kB super-packet to every step, gains far more
 than the per-segment one: native is then 0.3× of no XDP and 2.8× the recipe's native mode, where a busier machine
 gave 0.6–0.9× and 2.0–2.6×.
+
+What the CPU budget allows, from /proc/stat over 4 s iperf3 runs in the same rounds (2026-12-02, load 0.4–0.8): no XDP
+took 0.088–0.098 CPU-seconds per Gbit (16.4–20.3 Gbit/s, both CPUs 0.76–1.0 busy), native with GRO 0.225–0.268
+(5.2–6.3 Gbit/s, 1.4–1.5 CPUs busy) and the recipe's native mode 0.54–0.58 (2.3–2.4 Gbit/s). Native needs about 2.5×
+the CPU of the no-XDP path per byte, so even both CPUs busy all the time at that cost give 2 / 0.235 = 8.5 Gbit/s,
+0.43× of a no-XDP path at 19.5 Gbit/s, and only a perfectly parallel path gets there. The idle part is on the
+receiver's CPU while the sender's CPU runs the per-segment work inline, and both ways to hand that work over cost more
+than they free: threaded NAPI with the qdisc above (0.30–0.33 CPU-seconds per Gbit, 5.0–5.6 Gbit/s) and RPS on
+veth_1a (0.23–0.25, 5.8–6.4 Gbit/s, the same as GRO alone). On this two-core machine the 0.40× goal is met only when
+load from elsewhere slows the no-XDP path more than the native one (0.64× at 19:25 on 2026-12-01, where generic fell
+to 0.84×).
 
 ### Generic mode: what else was tried
 
