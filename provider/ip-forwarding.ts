@@ -40,7 +40,7 @@ import {
     Ipv6ForwardingMethod, globalForwardingKey, ipv6ForwardingMethodProblem, planGlobalSwitch, readIpv6Confs,
     restoreGlobalForwarding, switchGlobalForwarding,
 } from "./ipv6-global-forwarding";
-import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath } from "./ledger";
+import { changeLedgerFile, forgetNamespaceLedgers, namespaceLedgerPath, readLedgerFile } from "./ledger";
 import { netnsExists } from "./netns";
 import { qualifiedId } from "./owner";
 import { ResourceOutputs, describeProperties, unorderedList } from "./properties";
@@ -216,6 +216,18 @@ async function missingKeyProblem(ctx: RunContext, key: string): Promise<string> 
         "accepted, restored on delete; or upgrade the kernel, or leave the IPv6 addresses unset";
 }
 
+/**
+ * The accept_ra values the global switch's holders set to 2 (its ledger's rewritten accept_ra keys) that are
+ * no longer 2: reset by hand, which makes that router device ignore RAs, so its RA-learnt default route expires.
+ */
+async function resetRouterRaKeys(ctx: RunContext, netns: string | undefined): Promise<string[]> {
+    const rewritten = readLedgerFile<ForwardingLedgers>(forwardingLedgerPath(netns))?.[globalForwardingKey]?.rewritten ?? {};
+    const keys = Object.keys(rewritten).filter((key) => key.endsWith(".accept_ra"));
+    if (keys.length === 0) return [];
+    const now = await readIpv6Confs(ctx);
+    return keys.filter((key) => key in now && now[key] !== "2");
+}
+
 /** Joins the namespace's ledgers and sets the wanted values; returns the values found before (see previousForwarding). */
 async function applyForwarding(inputs: IpForwardingInputs): Promise<Record<string, SysctlValue>> {
     const ctx = context(inputs);
@@ -252,6 +264,9 @@ async function applyForwarding(inputs: IpForwardingInputs): Promise<Record<strin
     for (const key of keys.filter((k) => found[k] !== wanted)) {
         if (key === globalForwardingKey) await switchGlobalForwarding(ctx, globalSwitch!, wanted);
         else await run(ctx, ["sysctl", "-q", "-w", `${key}=${wanted}`]);
+    }
+    if (wanted === "1" && keys.includes(globalForwardingKey)) {
+        for (const key of await resetRouterRaKeys(ctx, inputs.netns)) await run(ctx, ["sysctl", "-q", "-w", `${key}=2`]);
     }
     return previous;
 }
@@ -343,8 +358,10 @@ export const ipForwardingProvider: pulumi.dynamic.ResourceProvider = {
         }
         const keys = forwardingKeys(props);
         const current = await readKeys(context(props), keys);
-        // Any key off its wanted value shows as the other `enabled`, so the next up sets them all again.
-        const asWanted = keys.every((key) => current[key] === (props.enabled ? "1" : "0"));
+        // Any key off its wanted value shows as the other `enabled`, so the next up sets them all again; so does
+        // an accept_ra the switch set to 2 and found reset.
+        const raReset = props.enabled && keys.includes(globalForwardingKey) ? await resetRouterRaKeys(context(props), props.netns) : [];
+        const asWanted = raReset.length === 0 && keys.every((key) => current[key] === (props.enabled ? "1" : "0"));
         return { id, props: { ...props, enabled: asWanted ? props.enabled : !props.enabled, current } };
     },
 

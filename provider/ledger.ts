@@ -31,13 +31,17 @@ export function forgetNamespaceLedgers(dir: string, netns: string): void {
     }
 }
 
+/** A ledger as it is now; undefined when there is none. */
+export function readLedgerFile<L>(file: string): L | undefined {
+    return fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as L : undefined;
+}
+
 /**
  * Reads, changes and writes a ledger synchronously, so no other create or delete of this process
  * interleaves; `change` returning undefined removes the file.
  */
 export function changeLedgerFile<L>(file: string, change: (ledger?: L) => L | undefined): void {
-    const before = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) as L : undefined;
-    const after = change(before);
+    const after = change(readLedgerFile<L>(file));
     if (after) writeRunStateFile(file, JSON.stringify(after));
     else removeRunStateFile(file);
 }

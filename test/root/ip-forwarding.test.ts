@@ -115,6 +115,15 @@ describe("IpForwarding (kernel)", function () {
             await inNs(lab().host, ["ip", "-6", "route", "del", "default", "proto", "ra"]);
             expect(await eventually(hasRaRoute, 15000), "RA route learnt again while forwarding").to.equal(true);
 
+            // accept_ra reset by hand (the uplink, a router now, would ignore RAs): read reports it, update sets it again.
+            await set(acceptRa("uplink0"), "1");
+            const drifted = await ipForwardingProvider.read!(created.id, outs);
+            expect(drifted.props, "a reset accept_ra shows as drift").to.deep.include({ enabled: false });
+            await ipForwardingProvider.update!(created.id, drifted.props as IpForwardingOutputs, inputsFor({ ipv6: true, ipv6Method: "global" }));
+            expect(await value(acceptRa("uplink0")), "set to 2 again").to.equal("2");
+            expect(await ipForwardingProvider.read!(created.id, outs), "in sync again").to.deep.equal({ id: created.id, props: outs });
+            expect(ledgers()!["net.ipv6.conf.all.forwarding"].rewritten![acceptRa("uplink0")], "the original kept").to.equal("1");
+
             await ipForwardingProvider.delete!(created.id, outs);
             // Restoring the bridge's forwarding=1 purges RA routes where accept_ra is not 2: accept_ra goes back last.
             expect(await hasRaRoute(), "the RA route survived the restore").to.equal(true);
