@@ -10,6 +10,7 @@ import { randomBytes } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { removeRunStateFile, runStateDir } from "../provider/notes";
 import { run } from "../provider/runner";
 
 export interface Lab {
@@ -162,6 +163,24 @@ export async function destroyLab(lab: Pick<Lab, "id">): Promise<void> {
     for (const name of await labNamespaces(lab)) {
         await run(ctx, ["ip", "netns", "del", name], { allowFailure: true });
     }
+    removeLabRunState(lab.id);
+}
+
+/**
+ * Removes the notes and ledgers under /run/egress-xdp named for the lab (its namespaces' and stacks' names
+ * end in its id): a test that failed before its stack's delete leaves some, and they mean nothing once the
+ * lab's namespaces are gone. A passing test's leftovers are caught before this runs (test/helpers/kernel-suite.ts).
+ */
+function removeLabRunState(id: string): void {
+    const ofLab = new RegExp(`-${id}(?![0-9A-Za-z])`);
+    const walk = (dir: string): void => {
+        for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
+            const entryPath = path.join(dir, entry.name);
+            if (entry.isDirectory()) walk(entryPath);
+            else if (ofLab.test(entry.name)) removeRunStateFile(entryPath);
+        }
+    };
+    walk(runStateDir);
 }
 
 
