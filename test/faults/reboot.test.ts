@@ -15,7 +15,7 @@ import { eventually } from "../helpers/kernel-suite";
 import { Lab, createLab, destroyLab, inNs, labNamespaces, removeTestTable, useLabStacks } from "../helpers/lab";
 import { bpffsMounts, expectSameSnapshot, snapshotAll } from "../helpers/snapshot";
 import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
-import { removeRunStateFile, runStateDir } from "../../provider/notes";
+import { runStateDir } from "../../provider/notes";
 import { run } from "../../provider/runner";
 
 /** egress-xdp's files under /run of the lab (their names hold a name ending in its id: a namespace, a stack's bpffs). */
@@ -28,13 +28,13 @@ function labRunFiles(lab: Pick<Lab, "id">): string[] {
 
 /**
  * What a reboot does to a lab: every namespace and kernel object gone, the lab's own made as fresh, its
- * /run files gone, its stacks' bpffs (lab/stack.ts) unmounted and the mount point, under the temp
- * directory that boot empties, gone.
+ * /run files gone (destroyLab removes both), its stacks' bpffs (lab/stack.ts) unmounted and the mount
+ * point, under the temp directory that boot empties, gone.
  */
 async function reboot(lab: Lab): Promise<void> {
     await destroyLab(lab);
     expect(await eventually(async () => (await labNamespaces(lab)).length === 0), "the lab's namespaces gone").to.equal(true);
-    for (const file of labRunFiles(lab)) removeRunStateFile(file);
+    expect(labRunFiles(lab), "the lab's /run files gone").to.deep.equal([]);
     for (const mountPoint of bpffsMounts().map((mount) => mount.split(" ")[0]).filter((point) => point.includes(`-${lab.id}`))) {
         await run({ resource: `reboot of lab ${lab.id}` }, ["umount", mountPoint]);
         rmSync(mountPoint, { recursive: true });
