@@ -163,24 +163,18 @@ export async function destroyLab(lab: Pick<Lab, "id">): Promise<void> {
     for (const name of await labNamespaces(lab)) {
         await run(ctx, ["ip", "netns", "del", name], { allowFailure: true });
     }
-    removeLabRunState(lab.id);
+    // A test that failed before its stack's delete leaves notes and ledgers; they mean nothing once the
+    // lab's namespaces are gone. A passing test's leftovers are caught before this runs (test/helpers/kernel-suite.ts).
+    for (const file of labRunStateFiles(lab)) removeRunStateFile(file);
 }
 
-/**
- * Removes the notes and ledgers under /run/egress-xdp named for the lab (its namespaces' and stacks' names
- * end in its id): a test that failed before its stack's delete leaves some, and they mean nothing once the
- * lab's namespaces are gone. A passing test's leftovers are caught before this runs (test/helpers/kernel-suite.ts).
- */
-function removeLabRunState(id: string): void {
-    const ofLab = new RegExp(`-${id}(?![0-9A-Za-z])`);
-    const walk = (dir: string): void => {
-        for (const entry of fs.existsSync(dir) ? fs.readdirSync(dir, { withFileTypes: true }) : []) {
-            const entryPath = path.join(dir, entry.name);
-            if (entry.isDirectory()) walk(entryPath);
-            else if (ofLab.test(entry.name)) removeRunStateFile(entryPath);
-        }
-    };
-    walk(runStateDir);
+/** egress-xdp's notes and ledgers under /run/egress-xdp named for the lab (its namespaces' and stacks' names end in its id). */
+export function labRunStateFiles(lab: Pick<Lab, "id">): string[] {
+    if (!fs.existsSync(runStateDir)) return [];
+    const ofLab = new RegExp(`-${lab.id}(?![0-9A-Za-z])`);
+    return (fs.readdirSync(runStateDir, { recursive: true, withFileTypes: true }))
+        .filter((entry) => entry.isFile() && ofLab.test(entry.name))
+        .map((entry) => path.join(entry.parentPath, entry.name));
 }
 
 

@@ -7,24 +7,15 @@
 // `nft list ruleset` byte-identical; with a foreign rule in nat (Docker-like) that table and the rule
 // stay byte-identical.
 import { expect } from "chai";
-import { existsSync, readdirSync, rmSync } from "fs";
-import * as path from "path";
+import { rmSync } from "fs";
 import { expectKernelState, expectTraffic, wantedOf } from "../helpers/converge";
 import { useFigures } from "../helpers/figures";
 import { eventually } from "../helpers/kernel-suite";
 import { Lab, createLab, destroyLab, inNs, labNamespaces, removeTestTable, useLabStacks } from "../helpers/lab";
 import { bpffsMounts, expectSameSnapshot, snapshotAll } from "../helpers/snapshot";
+import { labRunStateFiles } from "../../lab/host";
 import { LabStack, StackConfig, newLabStack } from "../../lab/stack";
-import { runStateDir } from "../../provider/notes";
 import { run } from "../../provider/runner";
-
-/** egress-xdp's files under /run of the lab (their names hold a name ending in its id: a namespace, a stack's bpffs). */
-function labRunFiles(lab: Pick<Lab, "id">): string[] {
-    if (!existsSync(runStateDir)) return [];
-    return (readdirSync(runStateDir, { recursive: true }) as string[])
-        .filter((file) => path.basename(file).includes(`-${lab.id}`))
-        .map((file) => path.join(runStateDir, file));
-}
 
 /**
  * What a reboot does to a lab: every namespace and kernel object gone, the lab's own made as fresh, its
@@ -34,7 +25,7 @@ function labRunFiles(lab: Pick<Lab, "id">): string[] {
 async function reboot(lab: Lab): Promise<void> {
     await destroyLab(lab);
     expect(await eventually(async () => (await labNamespaces(lab)).length === 0), "the lab's namespaces gone").to.equal(true);
-    expect(labRunFiles(lab), "the lab's /run files gone").to.deep.equal([]);
+    expect(labRunStateFiles(lab), "the lab's /run files gone").to.deep.equal([]);
     for (const mountPoint of bpffsMounts().map((mount) => mount.split(" ")[0]).filter((point) => point.includes(`-${lab.id}`))) {
         await run({ resource: `reboot of lab ${lab.id}` }, ["umount", mountPoint]);
         rmSync(mountPoint, { recursive: true });
@@ -69,7 +60,7 @@ describe("Reboot: one command brings a stack back (faults)", function () {
                     await expectKernelState(lab, s!, want);
                     await s!.engine.pulumi(["destroy", "--yes"]);
                     expectSameSnapshot(await snapshotAll(await labNamespaces(lab), lab.id), rebooted, "the lab after destroy, as the reboot left it");
-                    expect(labRunFiles(lab), "egress-xdp's files for the lab").to.deep.equal([]);
+                    expect(labRunStateFiles(lab), "egress-xdp's files for the lab").to.deep.equal([]);
                 });
             } finally {
                 await s?.dispose();

@@ -17,12 +17,13 @@ describe("Lab host (kernel)", function () {
             };
             await forward(failed);
             const kept = await forward(other);
-            expect(existsSync(forwardingLedgerPath(failed.host)), "a ledger of the lab whose test fails").to.equal(true);
+            // Named while the namespaces exist (a ledger's name holds its namespace's inode).
+            const failedLedger = forwardingLedgerPath(failed.host);
             const otherLedger = forwardingLedgerPath(other.host);
+            expect(existsSync(failedLedger), "a ledger of the lab whose test fails").to.equal(true);
             expect(existsSync(otherLedger)).to.equal(true);
 
             // The first lab's "test" fails before its delete: only destroyLab runs.
-            const failedLedger = forwardingLedgerPath(failed.host);
             await destroyLab(failed);
             expect(await labNamespaces(failed), "its namespaces").to.deep.equal([]);
             expect(existsSync(failedLedger), "its ledger").to.equal(false);
